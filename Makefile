@@ -1,0 +1,37 @@
+# Proeftuin: the two README commands (`make up`, `make test`) and the usual helpers.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: up test install lint bench clean help
+
+help:  ## this list
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall when the dependencies change; constraints.txt pins torch to the CPU build.
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[all]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install everything
+
+up: install  ## install and start the platform on its embedded defaults
+	$(BIN)/proeftuin up
+
+test: install  ## install everything and run the whole test suite
+	$(BIN)/pytest
+
+bench: install  ## run the benchmarks (each prints a ratio against its baseline)
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lint: install  ## ruff on the code
+	$(BIN)/pip install --quiet ruff && $(BIN)/ruff check src tests bench pilots
+
+clean:  ## remove the virtualenv (the state folder .proeftuin/ is kept)
+	rm -rf $(VENV)

@@ -1,0 +1,307 @@
+"""`proeftuin`: the one entry point. Every command has --help, a clear Dutch error and exit code.
+
+Tables are for people; `--json` prints one object for scripts (progress goes to stderr).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from proeftuin.errors import ProeftuinError
+from proeftuin.settings import Settings, get_settings
+
+
+class ProeftuinGroup(click.Group):
+    """Turns a ProeftuinError anywhere into a message and a non-zero exit, without a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ProeftuinError as exc:
+            click.secho(f"Fout: {exc.message}", fg="red", err=True)
+            if exc.hint:
+                click.echo(f"→ {exc.hint}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _org_slugs(settings: Settings) -> set[str]:
+    return {o.slug for o in settings.organisations}
+
+
+def _pilot(settings: Settings, slug: str):
+    from proeftuin.pilot import find_pilot
+
+    return find_pilot(settings.pilots_dir, slug, _org_slugs(settings))
+
+
+def _emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ProeftuinError(f"Parameter '{item}' heeft niet de vorm sleutel=waarde.",
+                                 "Bijvoorbeeld: --param threshold=0.6")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+@click.group(cls=ProeftuinGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="proeftuin")
+def cli() -> None:
+    """Proeftuin: de AI-proeftuin van de Zuid-West-Vlaamse gemeenten.
+
+    Pilots trainen en vergelijken (MLflow), demo's tonen en lessen delen.
+    Begin met `proeftuin list` en `proeftuin run vragenrouter`.
+    """
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Resultaat als JSON.")
+def validate(as_json: bool) -> None:
+    """Controleer alle pilots streng (manifest, bestanden, pipeline.py). Stopt bij de eerste fout."""
+    from proeftuin.pilot import discover_pilots
+
+    settings = _settings()
+    pilots = discover_pilots(settings.pilots_dir, _org_slugs(settings), strict=True, import_pipelines=True)
+    if as_json:
+        _emit_json({"valid": [p.slug for p in pilots]})
+        return
+    for pilot in pilots:
+        click.echo(f"✓ {pilot.slug}")
+    click.echo(f"{len(pilots)} pilot(s) in orde.")
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Resultaat als JSON.")
+def list_pilots(as_json: bool) -> None:
+    """Toon alle pilots met eigenaar, fase, thema en de hoofdmaat van hun kampioensmodel."""
+    from proeftuin import tracking
+    from proeftuin.pilot import BrokenPilot, discover_pilots
+
+    settings = _settings()
+    found = discover_pilots(settings.pilots_dir, _org_slugs(settings), strict=False)
+    client = None
+    try:
+        client = tracking.connect(settings)
+    except ProeftuinError as exc:
+        click.echo(f"Let op: resultaten niet beschikbaar. {exc.message}", err=True)
+    rows = []
+    for pilot in found:
+        if isinstance(pilot, BrokenPilot):
+            rows.append({"slug": pilot.slug, "error": str(pilot.error)})
+            continue
+        m = pilot.manifest
+        value = None
+        if client is not None:
+            _, value = tracking.champion_metric(client, pilot.slug, m.metric.name)
+        rows.append({"slug": m.slug, "title": m.title, "owner": m.owner, "stage": m.stage, "theme": m.theme,
+                     "metric": m.metric.name, "champion_metric": value})
+    if as_json:
+        _emit_json(rows)
+        return
+    if not rows:
+        click.echo(f"Nog geen pilots in {settings.pilots_dir}.")
+    for row in rows:
+        if "error" in row:
+            click.secho(f"{row['slug']:<22} ONGELDIG: {row['error'].splitlines()[0]}", fg="red")
+            continue
+        champion = f"{row['metric']} {_fmt(row['champion_metric'])}" if row["champion_metric"] is not None \
+            else "nog geen model"
+        click.echo(f"{row['slug']:<22} {row['title']:<30} {row['owner']:<12} {row['stage']:<11} "
+                   f"{row['theme']:<20} {champion}")
+
+
+@cli.command()
+@click.option("--host", default=None, help="Adres om op te luisteren (standaard uit proeftuin.yaml: 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Poort (standaard uit proeftuin.yaml: 5000).")
+def mlflow(host: str | None, port: int | None) -> None:
+    """Start de MLflow-trackingserver op de ingebouwde opslag (SQLite en bestanden in de statusmap)."""
+    from proeftuin.services import run_mlflow_server
+
+    settings = _settings()
+    sys.exit(run_mlflow_server(settings, host or settings.host, port or settings.ports.mlflow))
+
+
+@cli.command()
+@click.option("--port", type=int, default=None, help="Poort van de MLflow-server (standaard 5000).")
+def up(port: int | None) -> None:
+    """Start het platform (voorlopig de MLflow-server) en toon waar het bereikbaar is."""
+    from proeftuin.services import run_mlflow_server
+
+    settings = _settings()
+    settings.ensure_state_dir()
+    sys.exit(run_mlflow_server(settings, settings.host, port or settings.ports.mlflow))
+
+
+@cli.command()
+@click.argument("slug")
+@click.option("--org", default=None, help="Organisatie die de run doet (standaard $PROEFTUIN_ORG of de eigenaar).")
+@click.option("--param", "params", multiple=True, metavar="SLEUTEL=WAARDE", help="Overschrijf een parameter.")
+@click.option("--data", "data_path", type=click.Path(path_type=Path), default=None,
+              help="Eigen CSV-bestand in plaats van de voorbeelddata van de pilot.")
+@click.option("--baseline", is_flag=True, help="Train de baseline van de pilot (vergelijkingspunt) in plaats van het model.")
+@click.option("--json", "as_json", is_flag=True, help="Resultaat als JSON: run_id, model_uri, metrics, champion.")
+def run(slug: str, org: str | None, params: tuple[str, ...], data_path: Path | None, baseline: bool,
+        as_json: bool) -> None:
+    """Train en evalueer een pilot, log alles in MLflow en promoveer het model als het beter is."""
+    from proeftuin.runs import run_pilot
+
+    settings = _settings()
+    pilot = _pilot(settings, slug)
+    organisation = org or os.environ.get("PROEFTUIN_ORG") or pilot.manifest.owner
+    result = run_pilot(settings, pilot, organisation, _parse_params(params), data_path, baseline,
+                       progress=_progress)
+    if as_json:
+        _emit_json({"run_id": result.run_id, "model_uri": result.model_uri, "metrics": result.metrics,
+                    "champion": result.champion})
+        return
+    metric = pilot.manifest.metric.name
+    click.echo(f"Run {result.run_id} ({organisation}): {metric} = {_fmt(result.metrics.get(metric))}")
+    for key in ("accuracy", "top3_accuracy", "auto_share", "auto_accuracy"):
+        if key in result.metrics:
+            click.echo(f"  {key:<14} {_fmt(result.metrics[key])}")
+    if result.metrics.get("skipped_empty"):
+        click.echo(f"  {int(result.metrics['skipped_empty'])} lege teksten overgeslagen.")
+    click.echo("Nieuw kampioensmodel geregistreerd." if result.champion else
+               "Geen nieuw kampioensmodel (het huidige is even goed of beter)." if not baseline else
+               "Baseline gelogd ter vergelijking.")
+    click.echo(f"Model: {result.model_uri}")
+
+
+def _load_for_scoring(settings: Settings, slug: str, model_uri: str | None):
+    from proeftuin import tracking
+    from proeftuin.models import load_model
+
+    pilot = _pilot(settings, slug)
+    tracking.connect(settings)
+    uri = model_uri or f"models:/{slug}@{tracking.CHAMPION_ALIAS}"
+    return pilot, uri, load_model(uri)
+
+
+@cli.command()
+@click.argument("slug")
+@click.option("--data", "data_path", required=True, type=click.Path(path_type=Path), help="CSV met de kolommen van de pilot.")
+@click.option("--model", "model_uri", default=None, help="Model-URI (standaard models:/<pilot>@champion).")
+@click.option("--param", "params", multiple=True, metavar="SLEUTEL=WAARDE", help="Bv. text_column=... voor eigen kolomnamen.")
+@click.option("--json", "as_json", is_flag=True, help="Resultaat als JSON.")
+def evaluate(slug: str, data_path: Path, model_uri: str | None, params: tuple[str, ...], as_json: bool) -> None:
+    """Meet hoe goed een model het doet op een eigen CSV-bestand met gekende antwoorden."""
+    from proeftuin.runs import load_pilot_data
+
+    settings = _settings()
+    pilot, uri, model = _load_for_scoring(settings, slug, model_uri)
+    values = pilot.params(_parse_params(params))
+    values["data_path"] = str(data_path)
+    data = load_pilot_data(pilot, values)
+    metrics = {k: float(v) for k, v in pilot.pipeline().evaluate(model, data).items()}
+    metrics["skipped_empty"] = float(data.attrs.get("skipped_empty", metrics.get("skipped_empty", 0)))
+    if as_json:
+        _emit_json({"model_uri": uri, **metrics})
+        return
+    click.echo(f"Model {uri} op {data_path}:")
+    for key, value in metrics.items():
+        click.echo(f"  {key:<14} {int(value) if key in ('n', 'skipped_empty') else _fmt(value)}")
+
+
+@cli.command()
+@click.argument("slug")
+@click.option("--data", "data_path", required=True, type=click.Path(path_type=Path), help="CSV met de teksten.")
+@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV om de voorspellingen in te schrijven (één rij per invoerrij).")
+@click.option("--model", "model_uri", default=None, help="Model-URI (standaard models:/<pilot>@champion).")
+@click.option("--param", "params", multiple=True, metavar="SLEUTEL=WAARDE", help="Bv. text_column=bericht.")
+def predict(slug: str, data_path: Path, output_path: Path, model_uri: str | None, params: tuple[str, ...]) -> None:
+    """Stuur elke tekst door: top 3 diensten, hun kans en of het automatisch gaat of naar een mens."""
+    from proeftuin.data import read_table, write_table_atomic
+    from proeftuin.textclf import ROUTE_AUTO, ROUTE_SKIPPED, TEXT_FIELD
+
+    settings = _settings()
+    pilot, uri, model = _load_for_scoring(settings, slug, model_uri)
+    values = pilot.params(_parse_params(params))
+    column = str(values.get("text_column", TEXT_FIELD))
+    frame = read_table(data_path, [column])
+    texts = frame[[column]].rename(columns={column: TEXT_FIELD})
+    if pilot.manifest.personal_data:
+        from proeftuin.privacy import scrub_frame
+
+        texts, _ = scrub_frame(texts, [TEXT_FIELD])
+    predictions = model.predict(texts)
+    result = frame.reset_index(drop=True).join(predictions)
+    write_table_atomic(result, output_path)
+    routes = predictions["route"].value_counts()
+    click.echo(f"{len(result)} rijen geschreven naar {output_path}: {routes.get(ROUTE_AUTO, 0)} automatisch, "
+               f"{len(result) - routes.get(ROUTE_AUTO, 0) - routes.get(ROUTE_SKIPPED, 0)} naar een medewerker, "
+               f"{routes.get(ROUTE_SKIPPED, 0)} lege teksten overgeslagen.")
+
+
+@cli.command()
+@click.argument("slug")
+@click.option("--by", type=click.Choice(["organisation"]), default=None, help="Beste run per organisatie.")
+@click.option("--limit", type=int, default=20, show_default=True, help="Hoeveel runs tonen (tabel).")
+@click.option("--json", "as_json", is_flag=True, help="Alle runs als JSON.")
+def compare(slug: str, by: str | None, limit: int, as_json: bool) -> None:
+    """Zet de runs van een pilot naast elkaar, de beste eerst (ook de baseline)."""
+    from proeftuin import tracking
+
+    settings = _settings()
+    pilot = _pilot(settings, slug)
+    client = tracking.connect(settings)
+    experiment = client.get_experiment_by_name(slug)
+    metric = pilot.manifest.metric
+    rows = [] if experiment is None else tracking.compare_runs(
+        client, experiment.experiment_id, metric.name, metric.greater_is_better, by)
+    if as_json:
+        _emit_json({"pilot": slug, "metric": metric.name, "runs": [r.as_dict() for r in rows]})
+        return
+    if not rows:
+        click.echo(f"Nog geen runs voor {slug}. Start er een met `proeftuin run {slug}`.")
+        return
+    extra = [k for k in ("top3_accuracy", "auto_share", "auto_accuracy") if any(k in r.metrics for r in rows)]
+    click.echo(f"{'run':<10} {'organisatie':<14} {'soort':<9} {metric.name:>9} " + " ".join(f"{k:>14}" for k in extra))
+    for row in rows[:limit]:
+        click.echo(f"{row.run_id[:8]:<10} {row.organisation:<14} {row.kind:<9} {_fmt(row.metrics.get(metric.name)):>9} "
+                   + " ".join(f"{_fmt(row.metrics.get(k)):>14}" for k in extra))
+    if len(rows) > limit:
+        click.echo(f"… en nog {len(rows) - limit} runs (zie --json of --limit).")
+
+
+def _register_optional_commands() -> None:
+    from proeftuin.cli_privacy import scrub
+
+    cli.add_command(scrub)
+
+
+_register_optional_commands()
+
+
+def main() -> None:
+    for noisy in ("mlflow", "alembic", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    cli(prog_name="proeftuin")
+
+
+if __name__ == "__main__":
+    main()

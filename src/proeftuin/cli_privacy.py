@@ -1,0 +1,106 @@
+"""`proeftuin scrub`: remove personal data from one column of a CSV file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from proeftuin.privacy import TAGS, default_scrubber
+
+
+class ScrubInputError(click.ClickException):
+    """Bad input for `scrub`: the message tells the user what to fix."""
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScrubInputError(
+            f"'{path}' is geen UTF-8-bestand (ongeldige byte op positie {exc.start}). "
+            "Sla het in Excel op via 'Opslaan als' > 'CSV UTF-8 (door lijstscheidingsteken gescheiden)', "
+            "of zet het om met: iconv -f cp1252 -t utf-8 IN.csv > UIT.csv"
+        ) from exc
+
+
+def _sniff_delimiter(text: str) -> str:
+    """Belgian Excel exports use ';'; count both in the header line, outside quotes."""
+    header = text.split("\n", 1)[0]
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+@click.command("scrub")
+@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV-bestand met de teksten (UTF-8, gescheiden door ',' of ';').")
+@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Nieuw CSV-bestand; alle rijen, kolommen en de volgorde blijven behouden.")
+@click.option("--column", "columns", required=True, multiple=True,
+              help="Kolom met vrije tekst die persoonsgegevens kan bevatten (mag herhaald worden).")
+@click.option("--report", is_flag=True, help="Toon hoeveel persoonsgegevens per soort vervangen zijn.")
+@click.option("--json", "as_json", is_flag=True, help="Toon het rapport als JSON (voor scripts).")
+def scrub(input_path: Path, output_path: Path, columns: tuple[str, ...], report: bool, as_json: bool) -> None:
+    """Verwijder persoonsgegevens uit een kolom van een CSV-bestand.
+
+    Namen, rijksregisternummers, IBAN-rekeningnummers, telefoonnummers, e-mailadressen,
+    adressen en nummerplaten worden vervangen door een label zoals [NAAM] of [IBAN].
+    Alle andere kolommen, de rijen en hun volgorde blijven ongewijzigd.
+
+    Voorbeeld: proeftuin scrub --input meldingen.csv --output meldingen_anoniem.csv --column bericht --report
+    """
+    if not input_path.is_file():
+        raise ScrubInputError(f"Invoerbestand '{input_path}' bestaat niet.")
+    if output_path.resolve() == input_path.resolve():
+        raise ScrubInputError("Kies een ander uitvoerbestand dan het invoerbestand: het origineel blijft bewaard.")
+    if not output_path.parent.is_dir():
+        raise ScrubInputError(f"De map '{output_path.parent}' voor het uitvoerbestand bestaat niet.")
+    text = _read_text(input_path)
+    if not text.strip():
+        raise ScrubInputError(f"'{input_path}' is leeg: er is geen kopregel met kolomnamen.")
+    delimiter = _sniff_delimiter(text)
+    csv.field_size_limit(2**31 - 1)  # very long messages are valid cells
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise ScrubInputError(f"'{input_path}' is geen geldig CSV-bestand: {exc}.") from exc
+    header, body = rows[0], rows[1:]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ScrubInputError(
+            f"Kolom {', '.join(repr(c) for c in missing)} niet gevonden in '{input_path}'. "
+            f"Gevonden kolommen: {', '.join(repr(c) for c in header)} (scheidingsteken '{delimiter}')."
+        )
+    indices = [header.index(c) for c in columns]
+    scrubber = default_scrubber()
+    counts = {kind: 0 for kind in TAGS}
+    for row in body:
+        for i in indices:
+            if i < len(row) and row[i]:
+                result = scrubber.scrub(row[i])
+                row[i] = result.text
+                for kind, n in result.counts.items():
+                    counts[kind] += n
+
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{output_path.name}.", suffix=".tmp", dir=output_path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, delimiter=delimiter, lineterminator="\r\n" if "\r\n" in text else "\n")
+            writer.writerow(header)
+            writer.writerows(body)
+        os.replace(tmp_name, output_path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+    if as_json:
+        click.echo(json.dumps({"rows": len(body), "columns": list(columns), "counts": counts}, ensure_ascii=False))
+    elif report:
+        click.echo(f"{len(body)} rijen verwerkt, kolom(men): {', '.join(columns)}")
+        for kind, tag in TAGS.items():
+            click.echo(f"  {tag:<22} {counts[kind]}")

@@ -1,0 +1,92 @@
+"""Logging and loading pilot models with MLflow, without pickle.
+
+Estimators are stored with skops (a safe format: loading checks every type against an allow-list)
+and served through a "models from code" pyfunc, so `mlflow.pyfunc.load_model(uri)` works in a new
+process even with MLFLOW_ALLOW_PICKLE_DESERIALIZATION=false.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+import skops.io
+
+from proeftuin.errors import ProeftuinError
+from proeftuin.textclf import TEXT_FIELD, TextRouter
+
+MODEL_NAME = "model"
+ENTRY_DIR = Path(__file__).parent / "mlflow_models"
+# Types a skops file may contain. Anything else (a custom class, a callable from elsewhere) is refused.
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+TRUSTED_NAMES = {"proeftuin.textclf.emphasise_title"}
+
+
+def save_estimator(estimator: Any, path: Path) -> Path:
+    skops.io.dump(estimator, path)
+    return path
+
+
+def load_estimator(path: str | Path) -> Any:
+    untrusted = skops.io.get_untrusted_types(file=path)
+    refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES) and t not in TRUSTED_NAMES]
+    if refused:
+        raise ProeftuinError(
+            f"Het model in {path} bevat types die niet vertrouwd worden: {', '.join(refused)}.",
+            "Train het model opnieuw met `proeftuin run`; laad geen modellen van onbekende herkomst.",
+        )
+    return skops.io.load(path, trusted=untrusted)
+
+
+class TextRouterModel(mlflow.pyfunc.PythonModel):
+    """pyfunc face of a TextRouter: input a `text` column, output the routing table."""
+
+    router: TextRouter
+
+    def load_context(self, context: Any) -> None:
+        config = context.model_config or {}
+        estimator = load_estimator(context.artifacts["estimator"])
+        self.router = TextRouter(estimator, threshold=float(config.get("threshold", 0.5)))
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        return self.router.predict(model_input)
+
+
+def _requirements() -> list[str]:
+    pins = []
+    for dist in ("scikit-learn", "skops", "pandas", "numpy", "scipy"):
+        try:
+            pins.append(f"{dist}=={metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            pins.append(dist)
+    return pins
+
+
+def log_text_router(router: TextRouter, workdir: Path, example_texts: list[str]) -> str:
+    """Log the router in the active run; returns the URI `mlflow.pyfunc.load_model` accepts."""
+    estimator_path = save_estimator(router.estimator, workdir / "estimator.skops")
+    example = pd.DataFrame({TEXT_FIELD: example_texts[:2]})
+    signature = mlflow.models.infer_signature(example, router.predict(example))
+    info = mlflow.pyfunc.log_model(
+        name=MODEL_NAME,
+        python_model=str(ENTRY_DIR / "text_router.py"),
+        artifacts={"estimator": str(estimator_path)},
+        model_config={"threshold": float(router.threshold)},
+        signature=signature,
+        pip_requirements=_requirements(),
+    )
+    return info.model_uri
+
+
+def load_model(uri: str) -> Any:
+    """A pyfunc model from a run or the registry, with a Dutch message when it does not exist."""
+    try:
+        return mlflow.pyfunc.load_model(uri)
+    except mlflow.exceptions.MlflowException as exc:
+        raise ProeftuinError(
+            f"Model {uri} kan niet geladen worden: {exc.message.splitlines()[0]}",
+            "Train eerst een model met `proeftuin run <pilot>`, of geef een bestaand model mee met --model.",
+        ) from None

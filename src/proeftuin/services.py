@@ -1,0 +1,77 @@
+"""Starting the platform's services as real processes, with Dutch messages when a port is taken."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import click
+
+from proeftuin.errors import ProeftuinError
+from proeftuin.settings import Settings
+
+
+def ensure_port_free(host: str, port: int, what: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            raise ProeftuinError(
+                f"Poort {port} op {host} is al in gebruik; {what} kan niet starten.",
+                "Stop het programma dat de poort gebruikt, of kies een andere poort met --port.",
+            ) from None
+
+
+def mlflow_server_command(settings: Settings, host: str, port: int, workers: int = 2) -> list[str]:
+    """Serve the same store the CLI uses directly, so runs logged either way are one history."""
+    return [
+        sys.executable, "-m", "mlflow", "server",
+        "--backend-store-uri", settings.backend_store_uri,
+        "--default-artifact-root", settings.artifact_root,
+        "--no-serve-artifacts",
+        "--host", host,
+        "--port", str(port),
+        "--workers", str(workers),
+    ]
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ProeftuinError(f"De MLflow-server stopte meteen (code {process.returncode}).",
+                                 "Bekijk de meldingen hierboven; controleer of de statusmap beschrijfbaar is.")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):  # noqa: S310 (loopback http)
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise ProeftuinError(f"De MLflow-server antwoordt niet op {url} na {timeout:.0f} s.")
+
+
+def run_mlflow_server(settings: Settings, host: str, port: int) -> int:
+    """Run MLflow in the foreground until Ctrl-C; returns its exit code."""
+    ensure_port_free(host, port, "MLflow")
+    settings.ensure_state_dir()
+    url = f"http://{host}:{port}"
+    process = subprocess.Popen(mlflow_server_command(settings, host, port))  # noqa: S603 (fixed argv)
+    try:
+        wait_until_healthy(url, process)
+        click.secho(f"MLflow draait op {url}", fg="green")
+        click.echo(f"Gebruik het in andere vensters met: export MLFLOW_TRACKING_URI={url}")
+        click.echo("Stoppen: Ctrl-C.")
+        return process.wait()
+    except KeyboardInterrupt:
+        click.echo("\nMLflow wordt gestopt…")
+        return 0
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()

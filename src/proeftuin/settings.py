@@ -1,0 +1,161 @@
+"""The platform's settings: one YAML file (`proeftuin.yaml`) plus a few environment overrides.
+
+The embedded defaults run on one machine (SQLite and files under the state folder); the same
+fields point at PostgreSQL, S3-compatible storage and other hosts without code changes.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from proeftuin.errors import ConfigError
+
+CONFIG_FILENAME = "proeftuin.yaml"
+ENV_CONFIG = "PROEFTUIN_CONFIG"
+ENV_HOME = "PROEFTUIN_HOME"
+ENV_PILOTS_DIR = "PROEFTUIN_PILOTS_DIR"
+
+OrganisationKind = Literal["gemeente", "stad", "regionale organisatie"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Organisation(_Strict):
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    kind: OrganisationKind
+
+
+class Ports(_Strict):
+    hub: int = Field(8000, ge=1, le=65535)
+    mlflow: int = Field(5000, ge=1, le=65535)
+    gallery: int = Field(7860, ge=1, le=65535)
+    docs: int = Field(8001, ge=1, le=65535)
+
+
+class MlflowSettings(_Strict):
+    backend_store_uri: str | None = Field(
+        None, description="SQLAlchemy URI of the tracking store; empty: SQLite in the state folder."
+    )
+    artifact_root: str | None = Field(
+        None, description="Where run artifacts go (path or s3://...); empty: the state folder."
+    )
+
+
+class Settings(_Strict):
+    project_root: Path
+    state_dir: Path = Path(".proeftuin")
+    pilots_dir: Path = Path("pilots")
+    host: str = "127.0.0.1"
+    ports: Ports = Ports()
+    mlflow: MlflowSettings = MlflowSettings()
+    organisations: list[Organisation]
+
+    @field_validator("organisations")
+    @classmethod
+    def _unique_slugs(cls, orgs: list[Organisation]) -> list[Organisation]:
+        slugs = [o.slug for o in orgs]
+        doubles = sorted({s for s in slugs if slugs.count(s) > 1})
+        if doubles:
+            raise ValueError(f"organisatie dubbel opgegeven: {', '.join(doubles)}")
+        if not orgs:
+            raise ValueError("geef minstens één organisatie op")
+        return orgs
+
+    # Derived locations: computed, never stored, so an override of state_dir moves them all.
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.state_dir / "mlflow"
+
+    @property
+    def backend_store_uri(self) -> str:
+        return self.mlflow.backend_store_uri or f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> str:
+        return self.mlflow.artifact_root or (self.mlflow_dir / "artifacts").as_uri()
+
+    def organisation(self, slug: str) -> Organisation:
+        for org in self.organisations:
+            if org.slug == slug:
+                return org
+        known = ", ".join(o.slug for o in self.organisations)
+        raise ConfigError(
+            f"Onbekende organisatie '{slug}'.", f"Kies een van: {known}."
+        )
+
+    def ensure_state_dir(self) -> Path:
+        """Create the state folder with owner-only permissions (it holds databases and secrets)."""
+        self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.mlflow_dir.mkdir(mode=0o700, exist_ok=True)
+        return self.state_dir
+
+
+def find_config_file(start: Path | None = None) -> Path:
+    """`PROEFTUIN_CONFIG`, else the nearest `proeftuin.yaml` from the working folder upwards."""
+    if env := os.environ.get(ENV_CONFIG):
+        path = Path(env).expanduser()
+        if not path.is_file():
+            raise ConfigError(
+                f"{ENV_CONFIG} wijst naar {path}, maar dat bestand bestaat niet.",
+                f"Zet {ENV_CONFIG} op het pad van proeftuin.yaml of maak de variabele leeg.",
+            )
+        return path.resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_FILENAME
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"Geen {CONFIG_FILENAME} gevonden in {here} of een map erboven.",
+        f"Start het commando in de projectmap van Proeftuin, of zet {ENV_CONFIG}.",
+    )
+
+
+def _resolve(root: Path, value: str | Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (root / path).resolve()
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Read and validate the settings; environment variables win over the file."""
+    path = config_file or find_config_file()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path} kan niet gelezen worden: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} moet een YAML-mapping zijn (sleutel: waarde).")
+    root = path.parent
+    raw = dict(raw)
+    raw["project_root"] = root
+    raw["state_dir"] = _resolve(root, os.environ.get(ENV_HOME) or raw.get("state_dir", ".proeftuin"))
+    raw["pilots_dir"] = _resolve(root, os.environ.get(ENV_PILOTS_DIR) or raw.get("pilots_dir", "pilots"))
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems = "\n".join(
+            f"  - {'.'.join(str(p) for p in err['loc']) or '(bestand)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{path} is ongeldig:\n{problems}") from exc
+
+
+@lru_cache(maxsize=1)
+def _cached(config_file: str, env_key: tuple[str | None, ...]) -> Settings:
+    return load_settings(Path(config_file))
+
+
+def get_settings() -> Settings:
+    """Settings for this process; re-read when the file or an override variable changes."""
+    path = find_config_file()
+    env_key = tuple(os.environ.get(k) for k in (ENV_HOME, ENV_PILOTS_DIR))
+    return _cached(str(path), env_key)

@@ -1,0 +1,218 @@
+"""Tests of the personal-data scrubber: per-type cases, corpus goals and the `scrub` command."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from privacy_corpus import evaluate, generate
+from proeftuin.cli_privacy import scrub
+from proeftuin.privacy import TAGS, Scrubber, scrub_frame, scrub_text
+
+GOALS = {"rijksregisternummer": 0.99, "iban": 0.99, "telefoon": 0.99, "email": 0.99,
+         "nummerplaat": 0.95, "adres": 0.90, "naam": 0.90}
+
+
+def kinds(text: str) -> list[str]:
+    return [kind for kind, _, _ in Scrubber().scrub(text).findings]
+
+
+@pytest.mark.parametrize("number", [
+    "85.07.30-033.28", "85073003328", "85 07 30 033 28", "85-07-30-033-28", "850730-033-28",
+    "02.03.15-123.04", "02031512304",  # born after 2000: checksum over 2 + number
+])
+def test_valid_register_numbers_are_tagged(number):
+    assert scrub_text(f"Mijn rijksregisternummer is {number}.") == "Mijn rijksregisternummer is [RIJKSREGISTERNUMMER]."
+
+
+@pytest.mark.parametrize("number", ["85.07.30-033.29", "85073003327", "02.03.15-123.51", "12345678901"])
+def test_checksum_invalid_register_numbers_survive(number):
+    assert number in scrub_text(f"Dossier {number} is afgesloten.")
+
+
+@pytest.mark.parametrize("iban", [
+    "BE71 0961 2345 6769", "BE71096123456769", "NL91 ABNA 0417 1643 00", "DE89370400440532013000",
+    "FR14 2004 1010 0505 0001 3M02 606", "LU28 0019 4006 4475 0000",
+])
+def test_valid_ibans_are_tagged(iban):
+    assert scrub_text(f"Stort op {iban} a.u.b.") == "Stort op [IBAN] a.u.b."
+
+
+@pytest.mark.parametrize("iban", ["BE72 0961 2345 6769", "NL92ABNA0417164300", "BE71 0961 2345 6768"])
+def test_invalid_ibans_survive(iban):
+    assert iban in scrub_text(f"Rekening {iban} werd geweigerd.")
+
+
+@pytest.mark.parametrize("phone", [
+    "056 23 45 67", "056/23.45.67", "056/234567", "0562345 67", "+32 56 23 45 67", "0032 56 23 45 67",
+    "+32 (0)56 23 45 67", "09 234 56 78", "02/345.67.89", "0478 12 34 56", "0478/12.34.56",
+    "0478123456", "+32478123456", "+32 (0)478 12 34 56", "0032 478 12 34 56",
+])
+def test_belgian_phone_numbers_are_tagged(phone):
+    assert scrub_text(f"Bel mij op {phone} na 17 uur.") == "Bel mij op [TELEFOON] na 17 uur."
+
+
+@pytest.mark.parametrize("text", [
+    "Ingediend op 01/02/2024 en 01.02.2024.", "Ondernemingsnummer 0477.455.922 staat op de factuur.",
+    "Factuur 2024/118734 bedraagt € 1.250,00.", "Referentie 2023-0012345 en klantnummer 1234567890.",
+])
+def test_dates_amounts_and_references_survive(text):
+    assert scrub_text(text) == text
+
+
+def test_email_address_and_plates():
+    assert scrub_text("Mail naar jan.de-smet+gemeente@telenet.be.") == "Mail naar [EMAIL]."
+    for plate in ["1-ABC-123", "2ABC123", "1 ABC 123", "ABC-123", "123-ABC"]:
+        assert scrub_text(f"De wagen {plate} staat fout.") == "De wagen [NUMMERPLAAT] staat fout."
+    assert scrub_text("Zie BTW-123 en OMV-2023-0457.") == "Zie BTW-123 en OMV-2023-0457."
+
+
+@pytest.mark.parametrize("address", [
+    "Kortrijksestraat 12", "Grote Markt 5", "Lange Steenstraat 3 bus 2", "Sint-Janslaan 44A/3",
+    "Doorniksesteenweg 101, 8500 Kortrijk", "8587 Spiere-Helkijn", "Burgemeester Vercruysselaan 14",
+])
+def test_addresses_are_tagged(address):
+    assert scrub_text(f"Ik woon in de {address} sinds mei.") == "Ik woon in de [ADRES] sinds mei."
+
+
+@pytest.mark.parametrize("name", [
+    "Jan De Smet", "Fatima El Amrani", "Piotr Wiśniewski", "Mehmet Yılmaz", "Sofie Van Damme",
+    "Marie-Claire Dubois", "Vanderstraeten Godelieve", "K. Vandenbroucke",
+])
+def test_names_without_cue_word_are_tagged(name):
+    assert scrub_text(f"Gisteren belde {name} over de container.") == "Gisteren belde [NAAM] over de container."
+
+
+def test_names_after_cue_words_and_particles_mid_sentence():
+    assert scrub_text("Ik sprak met mevrouw Quaghebeur.") == "Ik sprak met mevrouw [NAAM]."
+    assert scrub_text("Het dossier van De Smet en El Amrani ligt klaar.") == "Het dossier van [NAAM] en [NAAM] ligt klaar."
+
+
+def test_ordinary_words_and_municipalities_survive():
+    text = ("Goedemorgen, gisteren was het stadhuis van Kortrijk gesloten. Graag had ik in Waregem of "
+            "De Panne een afspraak gemaakt bij De Lijn op maandag 3 maart.")
+    assert scrub_text(text) == text
+
+
+def test_findings_point_into_the_original_text():
+    text = "Jan Peeters, 0478 12 34 56, jan@telenet.be"
+    result = Scrubber().scrub(text)
+    assert [(k, text[s:e]) for k, s, e in result.findings] == [
+        ("naam", "Jan Peeters"), ("telefoon", "0478 12 34 56"), ("email", "jan@telenet.be")]
+    assert result.counts == {"naam": 1, "telefoon": 1, "email": 1}
+    assert set(TAGS) == set(GOALS)
+
+
+def test_non_strings_pass_through_and_frame_is_copied():
+    assert scrub_text(None) is None
+    assert scrub_text(42) == 42
+    df = pd.DataFrame({"id": [1, 2, 3], "tekst": ["Bel 0478 12 34 56", None, ""], "x": [1.5, math.nan, 2]})
+    out, counts = scrub_frame(df, ["tekst"])
+    assert out["tekst"].tolist()[0] == "Bel [TELEFOON]" and pd.isna(out["tekst"].tolist()[1])
+    assert df["tekst"][0] == "Bel 0478 12 34 56"
+    assert counts == {"telefoon": 1}
+    assert out[["id", "x"]].equals(df[["id", "x"]])
+
+
+def test_very_long_text_is_scrubbed():
+    text = "Beste, bel 0478 12 34 56 of mail jan@telenet.be. " * 4000
+    assert Scrubber().scrub(text).counts == {"telefoon": 4000, "email": 4000}
+
+
+@pytest.fixture(scope="module")
+def corpus_scores():
+    return {split: evaluate(generate(600, seed, split), Scrubber().find)
+            for split, seed in [("seen", 7), ("heldout", 2024)]}
+
+
+@pytest.mark.parametrize("split", ["seen", "heldout"])
+@pytest.mark.parametrize("kind", list(GOALS))
+def test_corpus_recall_and_precision_per_type(corpus_scores, split, kind):
+    score = corpus_scores[split]["per_type"][kind]
+    assert score["support"] > 50
+    assert score["recall"] >= GOALS[kind], score
+    assert score["precision"] >= 0.90, score
+
+
+@pytest.mark.parametrize("split", ["seen", "heldout"])
+def test_corpus_ordinary_words_survive(corpus_scores, split):
+    assert corpus_scores[split]["word_survival"] >= 0.95
+
+
+def test_heldout_names_are_unknown_to_the_scrubber():
+    from privacy_corpus import _heldout_lists
+    from proeftuin.privacy import default_lexicon
+
+    first, last, _ = _heldout_lists()
+    lex = default_lexicon()
+    assert len(first) >= 10 and len(last) >= 20
+    assert not {n.lower() for n in first} & lex.first_names
+
+
+# ---------------------------------------------------------------- command line
+
+def run(args):
+    return CliRunner().invoke(scrub, args)
+
+
+def test_cli_scrubs_semicolon_file_and_keeps_rows(tmp_path):
+    src = tmp_path / "meldingen.csv"
+    src.write_text("id;bericht;gemeente\n1;Bel Jan De Smet op 0478 12 34 56;Kortrijk\n2;;Menen\n"
+                   '3;"Mijn IBAN: BE71 0961 2345 6769; dank";Waregem\n', encoding="utf-8")
+    out = tmp_path / "uit.csv"
+    result = run(["--input", str(src), "--output", str(out), "--column", "bericht", "--report"])
+    assert result.exit_code == 0, result.output
+    df = pd.read_csv(out, sep=";", dtype=str, keep_default_na=False)
+    assert df["id"].tolist() == ["1", "2", "3"]
+    assert df["gemeente"].tolist() == ["Kortrijk", "Menen", "Waregem"]
+    assert df["bericht"].tolist() == ["Bel [NAAM] op [TELEFOON]", "", "Mijn IBAN: [IBAN]; dank"]
+    assert "[TELEFOON]" in result.output and "3 rijen" in result.output
+
+
+def test_cli_json_report_with_comma_and_bom(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes("\ufeffnr,tekst\n1,mail piet@skynet.be\n".encode())
+    out = tmp_path / "out.csv"
+    result = run(["--input", str(src), "--output", str(out), "--column", "tekst", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["counts"]["email"] == 1
+    assert out.read_text(encoding="utf-8") == "nr,tekst\n1,mail [EMAIL]\n"
+
+
+def test_cli_missing_column_names_the_columns(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("id;omschrijving\n1;tekst\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = run(["--input", str(src), "--output", str(out), "--column", "bericht"])
+    assert result.exit_code != 0
+    assert "niet gevonden" in result.output and "'omschrijving'" in result.output
+    assert list(tmp_path.iterdir()) == [src]
+
+
+def test_cli_non_utf8_file_is_refused_in_dutch(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes("id;bericht\n1;Caf\xe9 aan de Markt\n".encode("cp1252"))
+    out = tmp_path / "out.csv"
+    result = run(["--input", str(src), "--output", str(out), "--column", "bericht"])
+    assert result.exit_code != 0
+    assert "geen UTF-8" in result.output and "CSV UTF-8" in result.output
+    assert list(tmp_path.iterdir()) == [src]
+
+
+def test_cli_missing_or_empty_input(tmp_path):
+    result = run(["--input", str(tmp_path / "nee.csv"), "--output", str(tmp_path / "o.csv"), "--column", "x"])
+    assert result.exit_code != 0 and "bestaat niet" in result.output
+    empty = tmp_path / "leeg.csv"
+    empty.write_text("", encoding="utf-8")
+    result = run(["--input", str(empty), "--output", str(tmp_path / "o.csv"), "--column", "x"])
+    assert result.exit_code != 0 and "leeg" in result.output
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_cli_help_is_dutch():
+    result = run(["--help"])
+    assert result.exit_code == 0 and "persoonsgegevens" in result.output

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from proeftuin.errors import ConfigError
+from proeftuin.settings import load_settings
+
+from conftest import ROOT
+
+
+def test_embedded_defaults_list_the_fifteen_organisations(fresh_store: Path):
+    settings = load_settings(ROOT / "proeftuin.yaml")
+    kinds = {o.slug: o.kind for o in settings.organisations}
+    assert len(kinds) == 15
+    assert kinds["kortrijk"] == "stad" and kinds["anzegem"] == "gemeente"
+    assert kinds["leiedal"] == kinds["w13"] == "regionale organisatie"
+    assert settings.host == "127.0.0.1"
+
+
+def test_state_folder_follows_proeftuin_home_and_holds_the_store(fresh_store: Path):
+    settings = load_settings(ROOT / "proeftuin.yaml")
+    assert settings.state_dir == fresh_store
+    assert settings.backend_store_uri == f"sqlite:///{fresh_store / 'mlflow' / 'mlflow.db'}"
+    assert settings.artifact_root.startswith(f"file://{fresh_store}")
+    settings.ensure_state_dir()
+    assert (fresh_store.stat().st_mode & 0o777) == 0o700
+
+
+def test_default_state_folder_is_inside_the_project(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("PROEFTUIN_HOME")
+    assert load_settings(ROOT / "proeftuin.yaml").state_dir == ROOT / ".proeftuin"
+
+
+def test_typo_in_config_names_the_field(tmp_path: Path):
+    config = tmp_path / "proeftuin.yaml"
+    config.write_text((ROOT / "proeftuin.yaml").read_text().replace("host:", "hots:"))
+    with pytest.raises(ConfigError) as err:
+        load_settings(config)
+    assert "hots" in str(err.value) and str(config) in str(err.value)
+
+
+def test_unknown_organisation_lists_the_known_ones():
+    settings = load_settings(ROOT / "proeftuin.yaml")
+    with pytest.raises(ConfigError) as err:
+        settings.organisation("brugge")
+    assert "brugge" in str(err.value) and "kortrijk" in str(err.value)
