@@ -69,7 +69,10 @@ HELDOUT_STREETS = """
 Zonnebloemdreef Kiekenmarkt Reepkaai Paddenhoek Beukenhof Lindenlei Vlaskouter Hooiweg Tuinwijk
 Kwadestraat Schaapsdries Walleweg Meersbeekpad Dorpsdijk Sparrenhof Kastanjelaan Ijzerweg Leiemeers
 Sint-Denijsestraat Pastoor_Verrieststraat Ridder_Morelstraat Karel_de_Goedelaan
+Kouter Meir Zand Dijver Spiegelrei Suikerrui Overleie Onderbergen Grote_Kring Nederkouter Coupure
+Doorniksewijk Groenerei Kiel Burg Hoogpoort Vismarkt Graslei Braemkasteel Zuidkaai
 """.split()
+# ^ the second half has no -straat/-laan suffix (real Ghent, Bruges, Antwerp and Kortrijk streets).
 PLACES = [
     ("8500", "Kortrijk"), ("8510", "Marke"), ("8511", "Aalbeke"), ("8520", "Kuurne"),
     ("8530", "Harelbeke"), ("8540", "Deerlijk"), ("8550", "Zwevegem"), ("8560", "Wevelgem"),

@@ -11,10 +11,12 @@ start. Everything runs offline: the packages carry their own data. See docs/deve
 from __future__ import annotations
 
 import functools
+import importlib.util
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import phonenumbers
@@ -124,8 +126,22 @@ def _find_plates(text: str) -> list[tuple[str, int, int]]:
 _DEDUCE_LISTS = "data/lookup/src"
 
 
+@functools.lru_cache(maxsize=1)
+def _deduce_data_dir() -> Path:
+    """deduce's data folder, found *without importing deduce*.
+
+    `import deduce` runs `logging.basicConfig(stream=sys.stdout, level=logging.DEBUG)` (deduce 3.0.6,
+    deduce/deduce.py), which would turn the root logger to DEBUG on stdout and corrupt e.g.
+    `proeftuin run --json`. `find_spec` on a top-level package locates it without executing it.
+    """
+    spec = importlib.util.find_spec("deduce")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("Het pakket 'deduce' (namenlijsten) is niet geïnstalleerd.")
+    return Path(list(spec.submodule_search_locations)[0]) / _DEDUCE_LISTS
+
+
 def _read_deduce_list(path: str) -> set[str]:
-    items = resources.files("deduce").joinpath(f"{_DEDUCE_LISTS}/{path}/items.txt")
+    items = _deduce_data_dir() / path / "items.txt"
     return {line.strip() for line in items.read_text(encoding="utf-8").splitlines() if line.strip()}
 
 
@@ -153,17 +169,6 @@ NAME_PARTICLES = {
     "van", "de", "der", "den", "vanden", "vander", "vande", "ver", "le", "la", "du", "des", "d'",
     "el", "al", "ben", "bou", "ait", "aït", "ter", "ten", "'t", "t'", "op", "in", "het", "di", "da",
 }
-# Words after which a capitalised word is a name, whatever it is.
-CUE_WORDS = {
-    "meneer", "mevrouw", "mevr", "mevr.", "mr", "mr.", "dhr", "dhr.", "heer", "mw", "mw.", "mme",
-    "madame", "monsieur", "dokter", "dr", "dr.", "beste", "geachte", "dag", "hallo", "hoi", "buurman",
-    "buurvrouw", "collega", "zoon", "dochter", "echtgenoot", "echtgenote", "partner", "vader",
-    "moeder", "broer", "zus", "kleinzoon", "kleindochter", "naam", "heet", "ben", "namens",
-    "contactpersoon", "klant", "bewoner", "eigenaar", "huurder", "verhuurder", "aanvrager", "patiënt",
-    "leerling", "cliënt", "genaamd", "groeten", "groet", "vriendelijke", "door", "met", "aan",
-    "mijnheer", "familie", "fam", "fam.", "wijlen", "overleden", "ondergetekende", "tel",
-}
-_ABBREVIATED_CUES = {"mevr", "mr", "dhr", "mw", "dr", "fam"}
 _NOT_NAME = {
     # capitalised words that are not names even mid-sentence
     "euro", "eur", "btw", "iban", "bic", "ocmw", "cpas", "kbo", "ovam", "vdab", "rva", "riziv",
@@ -243,7 +248,8 @@ STREET_SUFFIXES = (
     "dijk", "vest", "vesten", "singel", "wegel", "baan", "park", "kouter", "dries", "gracht", "ring",
     "boulevard", "plaats", "erf", "akker", "meers", "wal", "poort", "oever", "vaart", "dam", "hoek",
     "veld", "berg", "houk", "kapel", "kerkhof", "molen", "heirweg", "reke", "wijk", "zuid", "noord",
-    "laantje", "straatje", "laai", "wandeling", "dreefje", "helling", "vliet", "steeg", "gang", "square", "galerij", "hoeve", "beemd", "bos", "donk",
+    "laantje", "straatje", "laai", "rei", "rui", "wandeling", "dreefje", "helling", "vliet", "steeg", "gang",
+    "square", "galerij", "hoeve", "beemd", "bos", "donk",
 )
 STREET_MODIFIERS = {
     "grote", "kleine", "lange", "korte", "oude", "nieuwe", "hoge", "lage", "sint", "onze-lieve-vrouw",
@@ -266,11 +272,44 @@ _NOT_TOWN = {"euro", "eur", "uur", "stuks", "km", "m", "m²", "m2", "januari", "
 _WORD_RE = re.compile(r"[A-Z]\.(?=[ ]?[A-Z])|[^\W\d_](?:[\w'’]|-(?=\w))*")
 
 
+# Streets without a suffix ('Kouter 5', 'Meir 23', 'Zand 14') count only in address context: after
+# "in de", "aan de", "wonende", "Adres:" ... or followed by a postcode.
+_ADDRESS_CUE_RE = re.compile(
+    r"(?:\b(?:in|aan|op|naar|langs) de|\bwonende(?: in de| aan de| op de)?"
+    r"|\bwoon(?:t|achtig)?(?: in de| aan de| op de)?"
+    r"|\badres(?:wijziging)?:?|\bter hoogte van(?: de)?|\bgelegen(?: aan de| in de)?|\bverhuisd naar(?: de)?)[ ]*$",
+    re.I,
+)
+_POSTCODE_AFTER_RE = re.compile(r"^(?:[ ]*,[ ]*|[ ]+te[ ]+|[ ]*\n[ ]*|[ ]+)(?:B-)?[1-9]\d{3}[ ]+[A-Z]")
+_NOT_STREET = {
+    "tabel", "bijlage", "fase", "artikel", "art", "hoofdstuk", "lijn", "sectie", "punt", "titel", "boek",
+    "deel", "afdeling", "paragraaf", "vraag", "bus", "perron", "kanaal", "zone", "pijler", "niveau",
+    "klasse", "categorie", "type", "model", "versie", "kamer", "zaal", "lokaal", "verdieping", "blok",
+    "nummer", "nr", "dag", "week", "jaar", "groep", "stap", "optie", "kilometer", "km", "uur", "minuten",
+}
+
+
 def _find_addresses(text: str) -> list[tuple[str, int, int]]:
     found = []
     for m in _HOUSE_NUMBER_RE.finditer(text):
         word = m.group("pre").rstrip(".")
-        if not word[:1].isupper() or not _STREET_END_RE.search(word):
+        if not word[:1].isupper():
+            continue
+        if not _STREET_END_RE.search(word):
+            low = word.lower()
+            number = int(re.match(r"\d+", m.group("num")).group())
+            if (
+                m.group("pre").endswith(".") or word.isupper() or low in _NOT_STREET or low in _NOT_NAME
+                or low in NAME_PARTICLES
+                or len(m.group("num")) == 4 and 1900 <= number <= 2100
+            ):
+                continue  # 'Kempen. 1.', 'Tabel 3', 'Richtlijn 2004
+            start = m.start("pre")
+            prev = list(_WORD_RE.finditer(text[max(0, start - 30) : start]))
+            if prev and prev[-1].group().lower() in STREET_MODIFIERS and text[start - 1] == " ":
+                start = max(0, start - 30) + prev[-1].start()  # 'Grote Kring 2'
+            if _ADDRESS_CUE_RE.search(text[max(0, start - 40) : start]) or _POSTCODE_AFTER_RE.match(text[m.end() :]):
+                found.append(("adres", start, m.end()))
             continue
         start = m.start("pre")
         # Walk back over modifiers ("Grote", "Burgemeester X") and connectors ("Kapel ter Bede").
@@ -309,10 +348,170 @@ def _find_addresses(text: str) -> list[tuple[str, int, int]]:
     return found
 
 
+# ---------------------------------------------------------------- gazetteers: what is *not* a person
+
+@functools.lru_cache(maxsize=200_000)
+def _fold(word: str) -> str:
+    """Lower case without diacritics: real text writes 'Belgie', 'Financien', 'Wallonie'."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+
+
+# Countries, regions and foreign places (Dutch exonyms plus common English/French forms). One-word
+# entries block a word; multi-word entries ("Verenigde Staten") block the whole span.
+COUNTRIES = """
+afghanistan albanie algerije andorra angola argentinie armenie australie azerbeidzjan bahrein
+bangladesh belarus wit-rusland belgie benin bhutan bolivia bosnie bosnie-herzegovina botswana
+brazilie bulgarije burundi cambodja canada chili china colombia congo kongo cuba cyprus denemarken
+djibouti duitsland ecuador egypte eritrea estland ethiopie filipijnen finland frankrijk gabon gambia
+georgie ghana griekenland groenland guatemala guinee haiti honduras hongarije ierland ijsland india
+indonesie irak iran israel italie ivoorkust jamaica japan jemen jordanie kameroen kazachstan kenia
+kirgizie koeweit kosovo kroatie laos letland libanon liberia libie liechtenstein litouwen luxemburg
+macedonie noord-macedonie madagaskar malawi maleisie mali malta marokko mauritanie mexico moldavie
+monaco mongolie montenegro mozambique myanmar birma namibie nederland holland nepal nicaragua niger
+nigeria noorwegen oekraine oezbekistan oman oostenrijk pakistan palestina panama paraguay peru polen
+portugal qatar roemenie rusland rwanda saoedi-arabie senegal servie singapore slovakije slovenie
+soedan somalie spanje syrie tadzjikistan taiwan tanzania thailand togo tsjaad tsjechie tunesie
+turkije turkmenistan uganda uruguay venezuela vietnam zambia zimbabwe zweden zwitserland engeland
+schotland wales europa afrika azie amerika oceanie antarctica gaza tibet koerdistan catalonie
+zuid-afrika noord-korea zuid-korea nieuw-zeeland oost-timor kaapverdie vaticaan
+france belgique belgium germany deutschland england spain espagne italy italia netherlands turkey
+morocco maroc usa vs vk
+""".split()
+PLACES_ABROAD = """
+londen parijs rome berlijn madrid lissabon wenen praag warschau boedapest athene moskou istanbul
+ankara washington frankfurt munchen keulen aken dusseldorf hamburg turijn milaan napels barcelona
+geneve straatsburg luxemburg rotterdam amsterdam utrecht eindhoven maastricht lille kinshasa rabat
+casablanca tanger nador algiers tunis cairo beiroet damascus bagdad kabul teheran jeruzalem peking
+beijing tokio delhi mosul raqqa aleppo braunschweig lindau calais duinkerke straatsburg
+dinant bertrix luik namen bergen charleroi aarlen bastenaken hoei doornik moeskroen aat lessen
+komen edingen zinnik nijvel waver geldenaken borgworm verviers eupen malmedy spa seraing froyennes
+picardie ardennen henegouwen kempen limburg antwerpen oost-vlaanderen west-vlaanderen vlaams-brabant
+waals-brabant zeebrugge zaventem schiphol vlaanderen wallonie brussel arkansas texas californie
+florida nangarhar syrie darfur sahel maghreb balkan benelux schengen noordzee schelde maas
+jette elsene schaarbeek anderlecht molenbeek sint-jans-molenbeek ukkel vorst etterbeek evere
+ganshoren koekelberg oudergem watermaal-bosvoorde sint-gillis sint-joost-ten-node schuman
+sint-agatha-berchem sint-lambrechts-woluwe sint-pieters-woluwe roma munt
+fransen duitsers belgen turken marokkanen nederlanders britten amerikanen russen polen syriers
+""".split()
+MULTIWORD_PLACES = [
+    "verenigde staten", "verenigd koninkrijk", "verenigde arabische emiraten", "sierra leone",
+    "sri lanka", "costa rica", "el salvador", "burkina faso", "democratische republiek congo",
+    "centraal-afrikaanse republiek", "dominicaanse republiek", "tsjechische republiek",
+    "groothertogdom luxemburg", "verenigde naties", "europese unie", "new york", "los angeles",
+    "hong kong", "den haag", "addis abeba", "albert hein", "albert heijn", "la louviere", "saudi arabie",
+    "zuid duitse", "grote markt",
+    "de morgen", "de standaard", "de tijd", "het laatste nieuws", "het nieuwsblad", "le soir",
+    "le monde", "la libre", "france inter", "de lijn", "de post", "de watergroep", "de kringwinkel",
+]
+# Nationality and regional adjectives; both the -s and -se forms are generated.
+_ADJECTIVE_STEMS = """
+afghaans albanees algerijns amerikaans arabisch argentijns armeens australisch azerbeidzjaans
+belgisch braziliaans brits bulgaars canadees chinees congolees cubaans cypriotisch deens duits
+egyptisch engels eritrees estisch ethiopisch europees fins frans georgisch grieks hongaars iers
+indiaas indonesisch iraaks iraans israelisch italiaans japans jordaans keniaans koerdisch kroatisch
+lets libanees libisch litouws luxemburgs marokkaans mexicaans nederlands noors oekraiens oostenrijks
+pakistaans palestijns pools portugees roemeens russisch saoedisch schots servisch slovaaks sloveens
+somalisch spaans syrisch tsjechisch tunesisch turks vlaams waals zweeds zwitsers afrikaans
+aziatisch brussels luiks gents antwerps kortrijks limburgs kempisch henegouws picardisch
+scandinavisch westers oosters nederlandstalig franstalig duitstalig engelstalig anderstalig
+federaal nationaal internationaal koninklijk gewestelijk provinciaal gemeentelijk centraal
+grondwettelijk burgerlijk gerechtelijk wetenschappelijk gemeenschappelijk hoofdstedelijk
+islamitisch christelijk katholiek joods socialistisch liberaal
+""".split()
+
+
+def _inflect(stem: str) -> set[str]:
+    forms = {stem}
+    if stem.endswith("ees"):
+        forms.add(stem[:-3] + "ese")
+    elif stem.endswith("aal"):
+        forms.add(stem[:-3] + "ale")
+    elif stem.endswith(("ig", "ijk", "isch")):
+        forms.add(stem + "e")
+    else:
+        forms.add(stem + "e")
+    return forms
+
+
+NATIONALITIES = {form for stem in _ADJECTIVE_STEMS for form in _inflect(stem)}
+# Institutions, bodies and the head words of their names (Belgian, EU, generic). A chain of
+# capitalised words that contains one of these is an organisation, not a person.
+INSTITUTION_WORDS = """
+kamer senaat staat staten regering ministerraad parlement hof raad commissie dienst diensten fod
+pod agentschap inspectie regie unie gewest gewesten gemeenschap gemeenschappen provincie provincies
+wetboek wet grondwet decreet ordonnantie verordening richtlijn verdrag akkoord parket rechtbank
+tribunaal politie justitie financien volksgezondheid defensie binnenlandse buitenlandse zaken
+economie werk mobiliteit ministerie kabinet administratie directie directoraat-generaal bestuur
+fonds instituut centrum comite college orde bank ziekenfonds ziekenfondsen kas rijksdienst rekenhof
+vereniging verbond federatie bond navo nato vn eu ocmw ombudsdienst ombudsman state konings
+koninkrijk stichting universiteit hogeschool ziekenhuis museum krant partij groep netwerk beweging
+project programma plan systeem model verslag vragen antwoorden integraal kamercommissie
+cassatie justitie gezondheidsraad arbeidsraad douane accijnzen belastingen fiscaliteit pensioenen
+asiel migratie vreemdelingenzaken energie klimaat landbouw onderwijs sport cultuur toerisme
+veiligheid begroting openbaar overheid overheden bijstand bevoegdheid zetel gouvernement
+gemeenten gemeente stad steden regio zone zones brandweer leger spoorwegen post telecom
+handel ontwikkelingssamenwerking middenstand zelfstandigen kmo digitale agenda armoedebestrijding
+werkgelegenheid consumentenzaken wetenschapsbeleid ambtenarenzaken overheidsbedrijven
+fraudebestrijding privacy sociale secretariaat
+""".split()
+# Compound heads: 'Gezondheidsraad', 'Belastinginspectie', 'Vluchtelingenwerk' (only for words
+# that are not themselves in the name lists: 'Oosterhof' stays a surname).
+_ORG_SUFFIXES = (
+    "raad", "hof", "dienst", "diensten", "commissie", "centrum", "instituut", "fonds", "agentschap",
+    "inspectie", "bank", "ministerie", "directie", "bestuur", "parket", "rechtbank", "vereniging",
+    "verbond", "federatie", "bond", "maatschappij", "organisatie", "netwerk", "beweging", "museum",
+    "groep", "partij", "unie", "gewest", "wetboek", "kantoor", "stichting", "huis", "park", "plan",
+    "project", "systeem", "verbinding", "complex", "toren", "werk", "programma", "akkoord", "wet",
+    "decreet", "kas", "politie", "secretariaat", "cel", "korps", "gemeenschap", "ziekenfonds", "ziekenfondsen",
+    "verdrag",
+)
+# Companies, media, products and other capitalised non-persons met in Belgian text.
+ORGANISATIONS = """
+knack vrt rtbf vtm microsoft google facebook twitter apple amazon blokker proximus bpost infrabel
+nmbs sncb delhaize colruyt deloitte fluvius elia engie electrabel telenet orange base ryanair
+brussels airlines frontex europol interpol unicef unesco oeso opec who diyanet vlabel kce riziv
+windows iphone android covid corona ku ugent vub ulb uclouvain
+""".split()
+_NOUN_SUFFIXES = ("ing", "ingen", "heid", "tie", "ties", "teit", "schap", "isme", "last")
+_ADJECTIVE_ENDINGS = ("ige", "ische", "ele", "aire", "ale", "ieke", "ieve", "ene", "erde")
+_ROMAN_RE = re.compile(r"(?:I{1,3}|IV|VI{0,3}|IX|X)")
+_ROMANCE_PARTICLES = {"le", "la", "du", "des", "di", "da", "del", "della", "dos"}
+_FUNCTION_WORDS = {"in", "het", "op", "les", "des", "en", "of", "voor", "met", "bij", "zoals", "over"}
+
+
 # ---------------------------------------------------------------- person names
 
 _INITIAL_RE = re.compile(r"[A-Z]\.")
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;\n\"“(]\s*|^\s*)$")
+# Cue words: after a title a capitalised word is a name whatever it is (unless it is a country or an
+# institution); after a role or relation word it must still look like a name.
+STRONG_CUES = {
+    "meneer", "mevrouw", "mevr", "mevr.", "mr", "mr.", "dhr", "dhr.", "heer", "mw", "mw.", "mme",
+    "madame", "monsieur", "mijnheer", "mejuffrouw", "juffrouw", "dokter", "dr", "dr.", "familie",
+    "fam", "fam.", "wijlen", "genaamd", "heet", "naam", "ondergetekende", "prof", "prof.",
+}
+ROLE_CUES = {
+    "minister", "premier", "staatssecretaris", "eerste", "koning", "koningin", "prins", "prinses",
+    "gouverneur", "burgemeester", "schepen", "voorzitter", "commissaris", "ombudsman", "directeur",
+    "kunstenaar", "politicus", "journalist", "professor", "advocaat", "ambassadeur", "president",
+    "kamerlid", "volksvertegenwoordiger", "senator", "generaal", "kolonel", "paus", "bisschop",
+    "kardinaal", "collega", "woordvoerder", "gedelegeerd", "bestuurder", "rechter", "onderzoeker",
+    "zanger", "schrijver", "auteur", "acteur", "trainer", "speler", "zangeres", "actrice",
+}
+WEAK_CUES = {
+    "beste", "geachte", "dag", "hallo", "hoi", "buurman", "buurvrouw", "zoon", "dochter",
+    "echtgenoot", "echtgenote", "partner", "vader", "moeder", "broer", "zus", "kleinzoon",
+    "kleindochter", "ben", "namens", "contactpersoon", "klant", "bewoner", "eigenaar", "huurder",
+    "verhuurder", "aanvrager", "patiënt", "leerling", "cliënt", "groeten", "groet", "vriendelijke",
+    "overleden", "tel", "melder", "mvg", "vriend", "vriendin", "oom", "tante", "opa", "oma",
+}
+CUE_WORDS = STRONG_CUES | ROLE_CUES | WEAK_CUES
+_ABBREVIATED_CUES = {"mevr", "mr", "dhr", "mw", "dr", "fam", "prof"}
+# particles that may open a surname on their own ("De Smet", "Van Damme", "El Amrani")
+_LEADING_PARTICLES = {
+    "van", "de", "der", "den", "vanden", "vander", "vande", "ver", "le", "la", "du", "des", "d'", "el",
+    "al", "ben", "bou", "ait", "aït", "ter", "ten", "di", "da", "dos", "del", "della", "von", "mc",
+}
 
 
 def _is_cap(token: str) -> bool:
@@ -320,27 +519,88 @@ def _is_cap(token: str) -> bool:
 
 
 @functools.lru_cache(maxsize=200_000)
-def _zipf(word: str) -> float:
+def _zipf(word: str, lang: str = "nl") -> float:
     from wordfreq import zipf_frequency
 
-    return zipf_frequency(word, "nl")
+    return zipf_frequency(word, lang)
 
 
 class _NameFinder:
     def __init__(self, lexicon: Lexicon) -> None:
         self.lex = lexicon
+        self.gazetteer = frozenset(
+            _fold(w) for w in [*COUNTRIES, *PLACES_ABROAD, *NATIONALITIES, *ORGANISATIONS]
+        )
+        self.institutions = frozenset(_fold(w) for w in INSTITUTION_WORDS)
+        self.multiword = {tuple(_fold(p).split()) for p in MULTIWORD_PLACES}
+        self.max_multi = max(len(p) for p in self.multiword)
+
+    # -- word classes ------------------------------------------------------------------------------
 
     def is_ordinary(self, token: str) -> bool:
+        """An ordinary Dutch word (or function word), whatever the name lists say."""
         low = token.lower().rstrip(".")
         if low in _NOT_NAME or low in self.lex.common_words or low in CUE_WORDS:
             return True
-        if low in self.lex.first_names or low in self.lex.surnames:
-            return False
-        return _zipf(low) >= 3.0
+        return _zipf(low) >= 3.0 and not self.is_listed_name(token)
+
+    def is_listed_name(self, token: str) -> bool:
+        """In the first-name or surname lists and not too frequent a Dutch word: the deduce lists
+        hold 'Kamer', 'Staat', 'Hof', 'Schat' as surnames, which on their own are no evidence."""
+        low = token.lower().rstrip(".")
+        if low in self.lex.first_names:
+            return _zipf(low) < 4.8
+        if low in self.lex.surnames:
+            return _zipf(low) < 4.4
+        return False
 
     def is_known_name(self, token: str) -> bool:
         low = token.lower()
         return low in self.lex.first_names or low in self.lex.surnames
+
+    @functools.lru_cache(maxsize=100_000)  # noqa: B019 - one finder per scrubber, lives as long
+    def not_a_person(self, token: str) -> bool:
+        """Countries, nationalities, places abroad, institutions and organisation heads."""
+        f = _fold(token.rstrip("."))
+        if f in self.gazetteer or f in self.institutions or f in _NOT_NAME:
+            return True
+        if "-" in f and any(p in self.gazetteer or p in self.institutions for p in f.split("-")):
+            return True  # 'Iraaks-Koerdistan', 'Commissie-Juncker'
+        return self.is_org_compound(token)
+
+    @functools.lru_cache(maxsize=100_000)  # noqa: B019
+    def is_org_compound(self, token: str) -> bool:
+        f = _fold(token)
+        if f in self.institutions:
+            return True
+        capital_parts = "-" in f and all(p[:1].isupper() for p in token.split("-"))  # 'Jean-Pierre'
+        if self.is_known_name(token) or capital_parts and not f.endswith(_ORG_SUFFIXES):
+            return False
+        if len(f) >= 7 and f.endswith(_ORG_SUFFIXES):
+            return True
+        # other compounds with a frequent Dutch head noun: 'Financietoren', 'ESTA-systeem'
+        if "-" in f:
+            parts = f.split("-")
+            return any(_zipf(p) >= 3.5 for p in parts if len(p) >= 4) or not token.split("-")[-1][:1].isupper()
+        if len(f) >= 9 and not self.is_known_name(token):
+            for i in range(3, len(f) - 4):
+                head = f[i:]
+                if head not in ("meester", "lieve") and _zipf(head) >= 4.2:
+                    return True
+        return False
+
+    def namey(self, token: str) -> bool:
+        """Looks like a name: listed, or rare in Dutch, English and French alike."""
+        if self.not_a_person(token) or token.lower() in _FUNCTION_WORDS:
+            return False
+        if self.is_listed_name(token):
+            return True
+        low = token.lower()
+        if low.endswith(_NOUN_SUFFIXES):
+            return False  # 'Vernietiging', 'Schuldenlast' are nouns, not names
+        return _zipf(low) < 3.0 and _zipf(low, "en") < 3.6 and _zipf(low, "fr") < 3.6
+
+    # -- chains ------------------------------------------------------------------------------------
 
     def find(self, text: str) -> list[tuple[str, int, int]]:
         tokens = [(m.start(), m.end(), m.group()) for m in _WORD_RE.finditer(text)]
@@ -359,41 +619,71 @@ class _NameFinder:
                 j += 1
             self._judge_chain(text, tokens, i, j, found)
             i = j + 1
-        return found
+        return self._repeat_mentions(tokens, found) if found else found
+
+    def _repeat_mentions(self, tokens: list, found: list) -> list:
+        """'Fabrice Leggeri ... Volgens Leggeri': a surname found once is tagged at every mention."""
+        known = set()
+        for _, fs, fe in found:
+            for s, e, tok in tokens:
+                if fs <= s and e <= fe and len(tok) >= 4 and self.namey(tok) and not self.is_ordinary(tok):
+                    known.add(tok)
+        extra = [
+            ("naam", s, e) for s, e, tok in tokens
+            if tok in known and not any(fs <= s < fe for _, fs, fe in found)
+        ]
+        return sorted(found + extra, key=lambda f: f[1])
+
+    def _cue_strength(self, word: str) -> int:
+        low = word.lower()
+        last = low.split("-")[-1]  # 'Groen-politicus', 'ex-minister'
+        if low in STRONG_CUES or last in STRONG_CUES:
+            return 3
+        if low in ROLE_CUES or last in ROLE_CUES or low.endswith(("lid", "minister", "voorzitter", "secretaris")):
+            return 2
+        if low in WEAK_CUES:
+            return 1
+        return 0
 
     def _judge_chain(self, text: str, tokens: list, i: int, j: int, found: list) -> None:
-        lex = self.lex
         chain = tokens[i : j + 1]
         prev = tokens[i - 1][2].lower() if i > 0 else ""
         before = text[tokens[i - 1][1] : chain[0][0]] if i > 0 else ""
         at_sentence_start = i == 0 or bool(_SENTENCE_END.search(text[: chain[0][0]]))
         gap = before.strip()
-        cue = prev in CUE_WORDS and (gap in ("", ",") or (gap == "." and prev in _ABBREVIATED_CUES))
-        # split the chain at words that are never part of a name (places, months, ordinary words)
+        cue = 0
+        if gap in ("", ",") or (gap == "." and prev in _ABBREVIATED_CUES):
+            cue = self._cue_strength(prev)
+        # 'de heer', 'mijn naam is': look one word further back
+        if not cue and i > 1 and prev in ("is", "de", "la", "le") and gap == "":
+            cue = 3 if (tokens[i - 2][2].lower(), prev) in {("naam", "is"), ("de", "heer")} else 0
+        blocked = self._blocked_mask(chain)
+        # an organisation ('Raad van State', 'Commissie Tegemoetkoming Geneesmiddelen') takes the
+        # whole chain with it, unless a title cue opens a person inside it
         k = 0
         while k < len(chain):
             s, e, tok = chain[k]
             low = tok.lower().rstrip(".")
+            strength = self._cue_strength(tok) if _is_cap(tok) and k + 1 < len(chain) else 0
+            if strength and low not in NAME_PARTICLES:
+                cue = strength
+                k += 1
+                continue
             first_of_sentence = k == 0 and at_sentence_start
-            if low in CUE_WORDS and low not in NAME_PARTICLES and _is_cap(tok) and k + 1 < len(chain):
-                cue = True
-                k += 1
-                continue
-            blocked = self._blocked(chain, k)
-            if first_of_sentence and not blocked and low not in NAME_PARTICLES and self.is_ordinary(tok) and not (
-                low in lex.first_names and k + 1 < len(chain) and _is_cap(chain[k + 1][2])
+            if blocked[k] == 2 and cue < 2:
+                return  # organisation chain
+            is_blocked = bool(blocked[k])
+            if first_of_sentence and not is_blocked and low not in NAME_PARTICLES and self.is_ordinary(tok) and not (
+                low in self.lex.first_names and k + 1 < len(chain) and _is_cap(chain[k + 1][2])
             ):
-                blocked = True
-            if blocked:
+                is_blocked = True
+            if is_blocked:
                 k += 1
-                cue = False
+                cue = cue if cue >= 2 and k < len(chain) else 0  # 'minister van Justitie Geens'
                 continue
-            # collect the run up to the next blocked word
             run = [chain[k]]
             m = k + 1
-            while m < len(chain):
-                if self._blocked(chain, m):
-                    break
+            while m < len(chain) and not blocked[m]:
                 run.append(chain[m])
                 m += 1
             while run and run[-1][2].lower() in NAME_PARTICLES and not _is_cap(run[-1][2]):
@@ -403,41 +693,69 @@ class _NameFinder:
             if run and self._accept(run, cue, first_of_sentence):
                 found.append(("naam", run[0][0], run[-1][1]))
             k = m
-            cue = False
+            cue = cue if not run else 0  # 'minister van Justitie X': 'van' alone keeps the cue
 
-    def _blocked(self, chain: list, k: int) -> bool:
-        """Words that end a name: months, institutions, and places unless they follow a particle."""
-        low = chain[k][2].lower().rstrip(".")
-        if low in NAME_PARTICLES:
-            return False
-        return low in _NOT_NAME or (low in self.lex.places and not self._glued_to_name(chain, k))
+    def _blocked_mask(self, chain: list) -> list[int]:
+        """Per word: 0 free, 1 ends a name (place, nationality, month), 2 organisation head."""
+        folded = [_fold(t) for _, _, t in chain]
+        mask = [0] * len(chain)
+        k = 0
+        while k < len(chain):  # multi-word places and media: 'Verenigde Staten', 'De Morgen'
+            for size in range(min(self.max_multi, len(chain) - k), 1, -1):
+                if tuple(folded[k : k + size]) in self.multiword:
+                    mask[k : k + size] = [1] * size
+                    break
+            k += 1
+        for k, (_, _, tok) in enumerate(chain):
+            low = tok.lower().rstrip(".")
+            if mask[k] or (low in NAME_PARTICLES and not _is_cap(tok)):
+                continue
+            glued = k > 0 and chain[k - 1][2].lower() in _LEADING_PARTICLES  # 'Van Damme', 'De Panne'
+            if not self.is_listed_name(tok) and self.is_org_compound(tok) or _fold(tok) in self.institutions:
+                mask[k] = 2
+            elif self.not_a_person(tok) or (low in self.lex.places and not glued):
+                mask[k] = 1
+            elif low in NAME_PARTICLES and _is_cap(tok) and low not in _LEADING_PARTICLES:
+                mask[k] = 1  # 'In', 'Het', 'Op' opening a sentence
+        return mask
 
-    def _glued_to_name(self, chain: list, k: int) -> bool:
-        """'Van Damme' or 'De Panne' as a surname: a place right after a particle."""
-        return k > 0 and chain[k - 1][2].lower() in NAME_PARTICLES
-
-    def _accept(self, run: list, cue: bool, sentence_start: bool) -> bool:
-        words = [t for _, _, t in run]
-        lows = [w.lower() for w in words]
-        core = [w for w in words if w.lower() not in NAME_PARTICLES or _is_cap(w)]
+    def _accept(self, run: list, cue: int, sentence_start: bool) -> bool:
+        words = [t for _, _, t in run if not _ROMAN_RE.fullmatch(t)]  # 'Albert II'
         content = [w for w in words if w.lower() not in NAME_PARTICLES]
-        if not content:
+        if not content or len(content) > 4:
             return False
-        if cue:
+        if any(self.not_a_person(w) for w in content):
+            return False
+        if cue >= 3:
             return True
-        if len(core) >= 2:
-            if words[0].lower() in NAME_PARTICLES:  # "De Smet", "El Amrani", "Van den Bossche"
-                return " ".join(lows) not in self.lex.places
-            if any(w in self.lex.first_names for w in lows if w not in NAME_PARTICLES):
-                return True
-            if any(self.is_known_name(w) for w in content) or _INITIAL_RE.fullmatch(words[0]):
-                return True
-            if sentence_start:  # e.g. a signature line: every word must look like a name
-                return not any(self.is_ordinary(w) for w in content)
-            return not all(self.is_ordinary(w) for w in content)
-        # a single capitalised word mid-sentence: a name when the lists know it
+        if cue:  # role or relation word: the words must look like a name (first one may be ordinary)
+            return all(self.namey(w) for w in content[1:]) and (
+                self.namey(content[0]) or (len(content) > 1 and content[0].lower() not in self.lex.common_words)
+            )
+        if len(words) >= 2:
+            if words[0].lower() in _LEADING_PARTICLES and _is_cap(words[0]):  # 'De Smet', 'Van den Bossche'
+                if words[0].lower() in _ROMANCE_PARTICLES and not self.is_listed_name(content[-1]):
+                    return False  # 'La Sante', 'Le Monde': French articles, not 'Le Pen'
+                return " ".join(w.lower() for w in words) not in self.lex.places and all(self.namey(w) for w in content)
+            if _INITIAL_RE.fullmatch(words[0]):
+                return len(content) >= 2 and all(self.namey(w) for w in content[1:])
+            if content[0].lower().endswith(_ADJECTIVE_ENDINGS) and not self.is_listed_name(content[0]):
+                return False  # 'Overmatige Schuldenlast', 'Biliaire Cirrose'
+            if len(content) < 2 or all(_zipf(w.lower(), "en") >= 4.0 for w in content):
+                return False  # 'Alpha Jet', 'Windows Server': English words
+            if not all(self.namey(w) for w in content[1:]):
+                return False
+            first = content[0].lower()
+            if self.namey(content[0]) or (first in self.lex.first_names and first not in self.lex.common_words):
+                return not sentence_start or any(self.is_listed_name(w) for w in content) or len(content) >= 2
+            # an ordinary first word ('Roos', 'Nest') only mid-sentence, never an adjective
+            return not sentence_start and first not in self.lex.common_words and not first.endswith("e")
+        # a single capitalised word mid-sentence: a name only when the lists know it
         word = content[0]
-        return not sentence_start and self.is_known_name(word) and word.lower() not in self.lex.places
+        if len(word) < 3 or not word[1:].replace("-", "").replace("'", "").islower():
+            return False  # 'NOx', 'SI': abbreviations
+        return not sentence_start and self.is_listed_name(word) and word.lower() not in self.lex.places
+
 
 
 # ---------------------------------------------------------------- scrubber

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -101,7 +103,9 @@ def run_pilot(
     experiment_id = tracking.ensure_experiment(client, pilot, settings)
     tags = tracking.run_tags(pilot, organisation, frame_hash(data), kind, settings)
     run_name = f"{organisation}-{kind}"
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
+    # MLflow writes "View run at" links to stdout; keep stdout for the command's own (JSON) output.
+    with contextlib.redirect_stdout(sys.stderr), \
+            mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
         run_id = run.info.run_id
         tracking.log_params(client, run_id, params)
         tracking.log_metrics_batch(client, run_id, metrics)
