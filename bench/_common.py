@@ -1,0 +1,26 @@
+"""Shared helpers for the benchmarks: the vragenrouter pilot and its standard held-out split."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from proeftuin.pilot import find_pilot  # noqa: E402
+from proeftuin.runs import load_pilot_data, split  # noqa: E402
+
+
+def router_split(overrides: dict[str, str] | None = None):
+    """The pilot, its params, and the same train/test split `proeftuin run` uses."""
+    pilot = find_pilot(ROOT / "pilots", "vragenrouter")
+    params = pilot.params(overrides)
+    data = load_pilot_data(pilot, params)
+    train, test = split(pilot, data, params)
+    return pilot, params, train, test
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
