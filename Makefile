@@ -19,12 +19,22 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[all]"
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install everything
+# Node tools (axe-core for accessibility checks) are installed locally, never globally.
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The browser tests drive Debian's Chromium (never a downloaded browser).
+/usr/bin/chromium:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "Chromium ontbreekt: installeer het met 'sudo apt-get install chromium' en probeer opnieuw."; exit 1; fi
+
+install: $(STAMP) node_modules/.installed  ## create .venv and install everything
 
 up: install  ## install and start the platform on its embedded defaults
 	$(BIN)/proeftuin up
 
-test: install  ## install everything and run the whole test suite
+test: install /usr/bin/chromium  ## install everything and run the whole test suite
 	$(BIN)/pytest
 
 bench: install  ## run the benchmarks (each prints a ratio against its baseline)

@@ -50,6 +50,14 @@ class MlflowSettings(_Strict):
     )
 
 
+class PublicUrls(_Strict):
+    """Where people reach each service (links in docs and cards); empty: http://<host>:<port>."""
+
+    mlflow: str | None = None
+    gallery: str | None = None
+    docs: str | None = None
+
+
 class Settings(_Strict):
     project_root: Path
     state_dir: Path = Path(".proeftuin")
@@ -57,6 +65,7 @@ class Settings(_Strict):
     host: str = "127.0.0.1"
     ports: Ports = Ports()
     mlflow: MlflowSettings = MlflowSettings()
+    urls: PublicUrls = PublicUrls()
     organisations: list[Organisation]
 
     @field_validator("organisations")
@@ -82,6 +91,10 @@ class Settings(_Strict):
     @property
     def artifact_root(self) -> str:
         return self.mlflow.artifact_root or (self.mlflow_dir / "artifacts").as_uri()
+
+    def public_url(self, service: Literal["mlflow", "gallery", "docs"]) -> str:
+        configured = getattr(self.urls, service)
+        return (configured or f"http://{self.host}:{getattr(self.ports, service)}").rstrip("/")
 
     def organisation(self, slug: str) -> Organisation:
         for org in self.organisations:
