@@ -10,11 +10,12 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from proeftuin.pilot import find_pilot  # noqa: E402
 from proeftuin.runs import load_pilot_data, split  # noqa: E402
+from proeftuin.settings import load_settings  # noqa: E402
 
 
 def router_split(overrides: dict[str, str] | None = None):
     """The pilot, its params, and the same train/test split `proeftuin run` uses."""
-    pilot = find_pilot(ROOT / "pilots", "vragenrouter")
+    pilot = find_pilot(load_settings(ROOT / "proeftuin.yaml").pilots_dir, "vragenrouter")
     params = pilot.params(overrides)
     data = load_pilot_data(pilot, params)
     train, test = split(pilot, data, params)

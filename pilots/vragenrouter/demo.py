@@ -1,6 +1,7 @@
 """Vragenrouter demo: type a question, see the top 3 departments, the route and why.
 
-build_demo() only builds the Blocks; the gallery mounts and launches it.
+build_demo() only builds the Blocks; the gallery mounts and launches it. The predict function is
+batched: when many visitors ask at once, their questions go through the model together.
 """
 
 from __future__ import annotations
@@ -14,36 +15,62 @@ EXAMPLES = [
     "Treinen op de lijn Kortrijk-Gent hebben elke ochtend vertraging. Wat doet de NMBS daaraan?",
     "Hoeveel asielaanvragen werden vorig jaar ingediend en hoe lang duurt de behandeling gemiddeld?",
     "Hoeveel militairen worden ingezet voor de bewaking van de straten en wat kost dat?",
+    "Mijn buurman Jan Peeters (0475 12 34 56) betaalt zijn pensioenbijdrage niet. Wie controleert dat?",
 ]
 MAX_CHARS = 5000
+EMPTY = "Typ eerst een vraag of melding, of kies een voorbeeld hieronder."
+
+
+def _clean(text: object) -> tuple[str, str]:
+    """Printable text capped at MAX_CHARS, plus a note for the visitor when it was cut or unusable."""
+    raw = text if isinstance(text, str) else ""
+    printable = "".join(ch for ch in raw if ch.isprintable() or ch in "\n\t")
+    note = ""
+    if len(printable) > MAX_CHARS:
+        note = f" (Je tekst was {len(printable):,} tekens; alleen de eerste {MAX_CHARS:,} zijn gebruikt.)".replace(",", ".")
+        printable = printable[:MAX_CHARS]
+    if raw and not printable.strip():
+        note = " (De invoer bevatte geen leesbare tekst.)"
+    return printable, note
 
 
 def build_demo(model) -> gr.Blocks:
     router = model.unwrap_python_model().router if hasattr(model, "unwrap_python_model") else model
 
-    def predict(text: str):
-        text = (text or "")[:MAX_CHARS]
-        if not text.strip():
-            return "Typ eerst een vraag.", None, "", ""
-        seen = scrub_text(text)
-        row = router.predict([seen]).iloc[0]
-        top = pd.DataFrame({
-            "dienst": [row[f"label_{i}"] for i in (1, 2, 3)],
-            "kans": [f"{row[f'probability_{i}']:.0%}" for i in (1, 2, 3)],
-        })
-        route = ("Automatisch doorgestuurd naar: " + row["label_1"]) if row["route"] == "automatisch" \
-            else f"Naar een medewerker (zekerheid {row['confidence']:.0%} is lager dan de drempel)"
-        words = ", ".join(w for w, _ in router.explain(seen)) or "(geen)"
-        return route, top, words, seen
+    def predict(texts: list[str]) -> tuple[list, list, list, list]:
+        cleaned = [_clean(t) for t in texts]
+        seen = [scrub_text(text) if text.strip() else "" for text, _ in cleaned]
+        table = router.predict(seen)
+        routes, tops, words = [], [], []
+        for (text, note), shown, (_, row) in zip(cleaned, seen, table.iterrows()):
+            if not shown.strip():
+                routes.append(EMPTY + note)
+                tops.append(pd.DataFrame({"dienst": [], "kans": []}))
+                words.append("")
+                continue
+            if row["route"] == "automatisch":
+                route = f"Automatisch doorgestuurd naar: {row['label_1']}"
+            else:
+                route = f"Naar een medewerker: het model is niet zeker genoeg ({row['confidence']:.0%})."
+            routes.append(route + note)
+            tops.append(pd.DataFrame({
+                "dienst": [row[f"label_{i}"] for i in (1, 2, 3)],
+                "kans": [f"{row[f'probability_{i}']:.0%}" for i in (1, 2, 3)],
+            }))
+            words.append(", ".join(w for w, _ in router.explain(shown)) or "(geen)")
+        return routes, tops, words, seen
 
     with gr.Blocks(title="Vragenrouter") as demo:
-        gr.Markdown("# Vragenrouter\nNaar welke dienst moet deze vraag? Dit voorstel komt van een AI-systeem.")
-        text = gr.Textbox(label="Vraag of melding", lines=5, max_length=MAX_CHARS)
+        gr.Markdown("# Vragenrouter\nNaar welke dienst moet deze vraag? **Dit voorstel komt van een AI-systeem**; "
+                    "bij twijfel beslist een medewerker.")
+        text = gr.Textbox(label="Vraag of melding", lines=5, max_length=MAX_CHARS,
+                          placeholder="Bv. Wanneer wordt het grofvuil opgehaald in mijn straat?")
         button = gr.Button("Doorsturen", variant="primary")
-        route = gr.Textbox(label="Beslissing")
-        top = gr.Dataframe(label="Top 3 diensten", headers=["dienst", "kans"])
-        words = gr.Textbox(label="Woorden die het zwaarst doorwogen")
-        seen = gr.Textbox(label="Zo zag het model je tekst (persoonsgegevens verwijderd)")
-        gr.Examples(EXAMPLES, inputs=text)
-        button.click(predict, inputs=text, outputs=[route, top, words, seen], api_name="predict")
+        route = gr.Textbox(label="Beslissing", interactive=False)
+        top = gr.Dataframe(label="Top 3 diensten", headers=["dienst", "kans"], interactive=False)
+        words = gr.Textbox(label="Woorden die het zwaarst doorwogen", interactive=False)
+        seen = gr.Textbox(label="Zo zag het model je tekst (persoonsgegevens verwijderd)", interactive=False)
+        gr.Examples(EXAMPLES, inputs=text, label="Voorbeelden")
+        button.click(predict, inputs=text, outputs=[route, top, words, seen], api_name="predict",
+                     batch=True, max_batch_size=16)
     return demo

@@ -1,7 +1,9 @@
 """Vragenrouter: route a question or report to the department that must handle it.
 
-The model: word and character n-gram TF-IDF with a balanced logistic regression, the subject line
-weighted double. The baseline: the approach of Amsterdam's Signalen classifier.
+The model: word and character n-gram TF-IDF (subject line weighted double); a sigmoid-calibrated
+linear SVM and complement naive Bayes vote softly; questions sent to several departments count once;
+ranking lifts small departments (prior_alpha); the SVM's calibrated probability decides the route.
+Chosen by 5-fold cross-validation on the training part only. The baseline: Amsterdam's Signalen approach.
 """
 
 from __future__ import annotations
@@ -10,13 +12,18 @@ from pathlib import Path
 
 import pandas as pd
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import VotingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.multiclass import OneVsRestClassifier
+from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
 
 from proeftuin.data import drop_empty, read_table
-from proeftuin.textclf import TextRouter, emphasise_title, routing_metrics
+from proeftuin.errors import DataError
+from proeftuin.textclf import TextRouter, duplicate_weights, emphasise_title, routing_metrics
 
 HERE = Path(__file__).parent
 
@@ -39,19 +46,29 @@ def load_data(params: dict) -> pd.DataFrame:
     return frame
 
 
-def build_estimator(params: dict) -> Pipeline:
-    parts = [("words", TfidfVectorizer(preprocessor=emphasise_title, ngram_range=(1, 2), sublinear_tf=True,
-                                       min_df=2, max_df=0.9, strip_accents="unicode"))]
+def build_estimator(params: dict, min_class_rows: int) -> Pipeline:
+    """Word and character n-grams; a calibrated linear SVM and complement naive Bayes voting softly."""
+    parts = [("words", TfidfVectorizer(preprocessor=emphasise_title, ngram_range=(1, 2), sublinear_tf=True))]
     if params.get("char_ngrams", True):
         parts.append(("chars", TfidfVectorizer(preprocessor=emphasise_title, analyzer="char_wb", ngram_range=(2, 5),
-                                               sublinear_tf=True, min_df=2, strip_accents="unicode")))
-    clf = LogisticRegression(C=float(params.get("C", 30.0)), max_iter=3000, class_weight="balanced")
-    return Pipeline([("features", FeatureUnion(parts)), ("clf", clf)])
+                                               sublinear_tf=True)))
+    folds = max(2, min(5, min_class_rows))
+    svc = CalibratedClassifierCV(LinearSVC(C=float(params["C"]), class_weight="balanced"), method="sigmoid", cv=folds)
+    vote = VotingClassifier([("svc", svc), ("nb", ComplementNB(alpha=0.1))], voting="soft", n_jobs=1)
+    return Pipeline([("features", FeatureUnion(parts)), ("clf", vote)])
 
 
 def train(data: pd.DataFrame, params: dict) -> TextRouter:
-    estimator = build_estimator(params).fit(data["text"].tolist(), data["label"].tolist())
-    return TextRouter(estimator, threshold=float(params["threshold"]))
+    texts, labels = data["text"].tolist(), data["label"].tolist()
+    counts = data["label"].value_counts()
+    if counts.min() < 2:
+        raise DataError(f"Elke dienst heeft minstens 2 voorbeelden nodig; {counts.idxmin()!r} heeft er {counts.min()}.",
+                        "Voeg voorbeelden toe of laat zeldzame diensten weg.")
+    estimator = build_estimator(params, int(counts.min()))
+    estimator.fit(texts, labels, clf__sample_weight=duplicate_weights(texts))
+    prior = counts.reindex(estimator.classes_).to_numpy(dtype=float)
+    return TextRouter(estimator, threshold=float(params["threshold"]), prior_alpha=float(params["prior_alpha"]),
+                      class_prior=list(prior / prior.sum()), confidence_member="svc")
 
 
 def train_baseline(data: pd.DataFrame, params: dict) -> TextRouter:

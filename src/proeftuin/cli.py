@@ -288,10 +288,56 @@ def compare(slug: str, by: str | None, limit: int, as_json: bool) -> None:
         click.echo(f"… en nog {len(rows) - limit} runs (zie --json of --limit).")
 
 
+@cli.command()
+@click.option("--host", default=None, help="Adres om op te luisteren (standaard 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Poort (standaard uit proeftuin.yaml: 7860).")
+@click.option("--kiosk", is_flag=True, help="Inspiratiedag: grote letters en een knop 'Was dit nuttig?'.")
+def gallery(host: str | None, port: int | None, kiosk: bool) -> None:
+    """Start de demogalerij: één pagina met alle pilots en hun demo's (kampioensmodellen)."""
+    import uvicorn
+
+    from proeftuin.gallery import build_app
+    from proeftuin.services import ensure_port_free
+
+    settings = _settings()
+    host, port = host or settings.host, port or settings.ports.gallery
+    ensure_port_free(host, port, "de galerij")
+    click.echo("Modellen laden…", err=True)
+    app = build_app(settings, kiosk=kiosk)
+    for entry in app.app.state.entries:
+        status = {"ready": "klaar", "no_model": "nog geen model", "error": "fout"}[entry.status]
+        click.echo(f"  {entry.slug:<22} {status}{': ' + entry.message if entry.status == 'error' else ''}", err=True)
+    click.secho(f"Galerij: http://{host}:{port}/{'  (kioskmodus)' if kiosk else ''}", fg="green")
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+
+
+@cli.group()
+def feedback() -> None:
+    """Feedback van bezoekers in kioskmodus ("Was dit nuttig?")."""
+
+
+@feedback.command("export")
+@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV-bestand om de feedback in te schrijven.")
+def feedback_export(output_path: Path) -> None:
+    """Schrijf alle feedback (pilot, tijd, oordeel) naar een CSV-bestand."""
+    from proeftuin.feedback import FeedbackStore, feedback_path
+
+    settings = _settings()
+    path = feedback_path(settings.state_dir)
+    if not path.exists():
+        raise ProeftuinError("Er is nog geen feedback verzameld.",
+                             "Start de galerij met `proeftuin gallery --kiosk` om feedback te verzamelen.")
+    count = FeedbackStore(path).export(output_path)
+    click.echo(f"{count} reacties geschreven naar {output_path}.")
+
+
 def _register_optional_commands() -> None:
+    from proeftuin.cli_docs import docs
     from proeftuin.cli_privacy import scrub
 
     cli.add_command(scrub)
+    cli.add_command(docs)
 
 
 _register_optional_commands()

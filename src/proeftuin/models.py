@@ -47,9 +47,9 @@ class TextRouterModel(mlflow.pyfunc.PythonModel):
     router: TextRouter
 
     def load_context(self, context: Any) -> None:
-        config = context.model_config or {}
+        config = dict(context.model_config or {})
         estimator = load_estimator(context.artifacts["estimator"])
-        self.router = TextRouter(estimator, threshold=float(config.get("threshold", 0.5)))
+        self.router = TextRouter(estimator, **config)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         return self.router.predict(model_input)
@@ -74,7 +74,7 @@ def log_text_router(router: TextRouter, workdir: Path, example_texts: list[str])
         name=MODEL_NAME,
         python_model=str(ENTRY_DIR / "text_router.py"),
         artifacts={"estimator": str(estimator_path)},
-        model_config={"threshold": float(router.threshold)},
+        model_config=router.config(),
         signature=signature,
         pip_requirements=_requirements(),
     )

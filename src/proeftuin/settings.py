@@ -50,6 +50,15 @@ class MlflowSettings(_Strict):
     )
 
 
+class GallerySettings(_Strict):
+    max_input_chars: int = Field(5000, ge=100, description="Longer demo inputs are cut, with a message.")
+    max_request_bytes: int = Field(256 * 1024, ge=1024, description="Larger API requests are refused (413).")
+    rate_limit_per_minute: int = Field(60, ge=0, description="Demo calls per client per minute; 0 = no limit.")
+    store_feedback_text: bool = Field(False, description="Keep the (scrubbed) input with kiosk feedback.")
+    concurrency_limit: int = Field(4, ge=1, description="Demo calls worked on at once per demo.")
+    queue_size: int = Field(2000, ge=1, description="Waiting demo calls per demo before 'queue full'.")
+
+
 class PublicUrls(_Strict):
     """Where people reach each service (links in docs and cards); empty: http://<host>:<port>."""
 
@@ -66,6 +75,7 @@ class Settings(_Strict):
     ports: Ports = Ports()
     mlflow: MlflowSettings = MlflowSettings()
     urls: PublicUrls = PublicUrls()
+    gallery: GallerySettings = GallerySettings()
     organisations: list[Organisation]
 
     @field_validator("organisations")

@@ -1,0 +1,259 @@
+"""The knowledge-sharing site, built for real with MkDocs Material from pilots and a real SQLite MLflow store."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import yaml
+
+from conftest import ROOT, free_port, wait_for
+from proeftuin.site import number, sanitize_html, text
+
+EVIL_TITLE = "<script>alert(1)</script>"
+EVIL_LINK = "[x](javascript:alert(1))"
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+        self.handlers: list[str] = []  # on* attributes
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        self.handlers += [f"<{tag} {name}>" for name, _ in attrs if name.startswith("on")]
+        self._in_script = tag == "script"
+        if self._in_script:
+            self.scripts.append("")
+        if values.get("id"):
+            self.ids.add(values["id"])
+        for name in ("href", "src"):
+            if values.get(name) and tag in ("a", "img", "link", "script"):
+                self.links.append(values[name])
+
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.scripts[-1] += data
+
+    def inline_scripts_with(self, needle: str) -> list[str]:
+        return [script for script in self.scripts if needle in script]
+
+
+def parse(page: Path) -> _Links:
+    parser = _Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+def broken_internal_links(site: Path) -> list[str]:
+    """Every relative href/src in every page must point to a file in the site (and to an id, with #)."""
+    parsed = {page: parse(page) for page in site.rglob("*.html")}
+    broken = []
+    for page, links in parsed.items():
+        if page.name == "404.html":  # MkDocs writes it with root-relative links on purpose
+            continue
+        for link in links.links:
+            parts = urlsplit(link)
+            if parts.scheme or link.startswith("//"):
+                continue
+            target = page if not parts.path else (page.parent / unquote(parts.path)).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                broken.append(f"{page.relative_to(site)} -> {link}")
+            elif parts.fragment and target.suffix == ".html":
+                ids = parsed[target].ids if target in parsed else parse(target).ids
+                if parts.fragment not in ids:
+                    broken.append(f"{page.relative_to(site)} -> {link} (anker ontbreekt)")
+    return broken
+
+
+def visible_text(page: Path) -> str:
+    html = page.read_text(encoding="utf-8")
+    article = html[html.find("<article"):html.find("</article>")]
+    from html import unescape
+
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", article)).split())
+
+
+def write_pilot(pilots: Path, slug: str, **changes) -> Path:
+    """A copy of the vragenrouter pilot under another slug, with manifest fields changed."""
+    folder = pilots / slug
+    shutil.copytree(pilots / "vragenrouter", folder, symlinks=True)
+    manifest = yaml.safe_load((folder / "pilot.yaml").read_text(encoding="utf-8"))
+    manifest.update(slug=slug, **changes)
+    (folder / "pilot.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
+# -- escaping and notation ---------------------------------------------------------------------------------
+
+
+def test_manifest_text_is_inert_markdown_and_html():
+    assert "<" not in text(EVIL_TITLE) and "[" not in text(EVIL_LINK) and "(" not in text(EVIL_LINK)
+    assert "\n" not in text("regel een\n# kop\n<script>")
+
+
+def test_numbers_use_dutch_notation():
+    assert number(0.5321) == "0,53"
+    assert number(3048, 0) == "3.048"
+    assert number(None) == "—"
+
+
+def test_sanitizer_removes_script_urls_and_event_handlers():
+    html = '<a href="javascript:alert(1)" onclick="x()">a</a><img src="data:text/html;base64,AA" onerror=alert(2)>'
+    clean = sanitize_html(html)
+    assert "javascript:" not in clean and "onclick" not in clean and "onerror" not in clean and "data:" not in clean
+
+
+# -- builds ------------------------------------------------------------------------------------------------
+
+
+def test_site_with_tracked_results(run_cli, tmp_path: Path):
+    """Two real runs (a model for Waregem, a baseline) in the fresh SQLite store, then a real build."""
+    run_cli.json("run", "vragenrouter", "--param", "max_rows=300", "--org", "waregem")
+    run_cli.json("run", "vragenrouter", "--param", "max_rows=300", "--baseline")
+    site = tmp_path / "site"
+    docs_before = sorted(p.relative_to(ROOT) for p in (ROOT / "docs").rglob("*"))
+    result = run_cli("docs", "build", "--output", str(site))
+    assert "Site gebouwd" in result.stdout
+    assert sorted(p.relative_to(ROOT) for p in (ROOT / "docs").rglob("*")) == docs_before, "wrote into docs/"
+
+    page = site / "pilots" / "vragenrouter.html"
+    html = page.read_text(encoding="utf-8")
+    assert '<html lang="nl"' in html
+    words = visible_text(page)
+    for expected in ("Vraag: Naar welke dienst", "Eigenaar Kortrijk", "Doen mee Waregem, Harelbeke, Leiedal",
+                     "dienstverlening", "experiment", "text-classification", "CC0-1.0", "Menselijk toezicht",
+                     "Risicoklasse AI-verordening minimaal", "Beste run per organisatie", "Waregem",
+                     "Wat we probeerden", "Wat werkte", "Wat niet werkte", "Volgende stap",
+                     "Hergebruiken in je eigen organisatie", "Demo van deze pilot", "Alle runs in MLflow"):
+        assert expected in words, expected
+    assert re.search(r"macro-F1 0,\d\d", words), "the champion's metric in Dutch notation"
+    assert not re.search(r"\b0\.\d\d\b", words), "numbers must use a decimal comma"
+    assert 'class="pt-chart"' in html and "Baseline" in words
+    for image in ("verwarringsmatrix.png", "labelverdeling.png"):
+        assert (site / "pilots" / "vragenrouter" / image).stat().st_size > 1000
+        assert f'src="vragenrouter/{image}"' in html
+    assert "/#/experiments/" in html and "/demo/vragenrouter" in html
+
+    organisations = visible_text(site / "overzicht" / "organisaties.html")
+    for name in ("Anzegem", "Spiere-Helkijn", "W13", "Kortrijk", "Leiedal"):
+        assert name in organisations
+    assert "Nog geen pilot" in organisations  # organisations without a pilot are listed too
+    themes = visible_text(site / "overzicht" / "themas.html")
+    assert all(t in themes.lower() for t in ("regiowerking", "digitaal veilig", "informatie- en archiefbeheer",
+                                             "artificiële intelligentie"))
+    assert "Vragenrouter" in visible_text(site / "overzicht" / "lessen.html")
+    assert "Wat is een model?" in visible_text(site / "ai-geletterdheid.html")
+    assert (site / "developer" / "architecture.html").is_file()
+
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    assert index["config"]["lang"] == ["nl"]
+    assert any(doc["location"].startswith("pilots/vragenrouter.html") for doc in index["docs"])
+    assert broken_internal_links(site) == []
+    every_page = "".join(p.read_text(encoding="utf-8") for p in site.rglob("*.html"))
+    assert "fonts.googleapis" not in every_page and not re.search(r'<script[^>]+src="https?:', every_page)
+
+
+def test_site_builds_when_the_tracking_server_is_down(run_cli, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    site = tmp_path / "site"
+    run_cli("docs", "build", "--output", str(site), "--strict")
+    words = visible_text(site / "pilots" / "vragenrouter.html")
+    assert "Resultaten niet beschikbaar" in words and "127.0.0.1:9" in words
+    assert "Wat werkte" in words  # the rest of the page is still there
+    assert "Resultaten niet beschikbaar" in visible_text(site / "pilots" / "index.html")
+
+
+def test_plain_mkdocs_strict_build_passes(tmp_path: Path):
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    mkdocs = Path(sys.executable).with_name("mkdocs")
+    out = subprocess.run([str(mkdocs), "build", "--strict", "-d", str(tmp_path / "site")], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "site" / "pilots" / "vragenrouter.html").is_file()
+
+
+def test_default_output_is_the_state_folder(run_cli, fresh_store: Path):
+    run_cli("docs", "build")
+    assert (fresh_store / "site" / "index.html").is_file()
+    assert not (ROOT / "docs" / "pilots").exists()
+
+
+# -- bad input -------------------------------------------------------------------------------------------
+
+
+def test_broken_and_hostile_pilots_get_honest_pages(run_cli, pilots_copy: Path, tmp_path: Path):
+    write_pilot(pilots_copy, "kapot", theme="ruimtevaart")
+    (write_pilot(pilots_copy, "zonder-lessen") / "LESSONS.md").unlink()
+    hostile = write_pilot(pilots_copy, "kwaadaardig", title=EVIL_TITLE, question=f"Wat doet {EVIL_LINK} hier?",
+                          human_oversight={"description": '<img src=x onerror="alert(3)"> en een mens beslist'})
+    lessons = hostile / "LESSONS.md"
+    lessons.write_text(lessons.read_text(encoding="utf-8").replace(
+        "## Wat werkte", "## Wat werkte\n<script>alert(4)</script> [klik](javascript:alert(5))\n\nTekst{: onclick=\"alert(6)\"}\n"),
+        encoding="utf-8")
+    site = tmp_path / "site"
+    run_cli("docs", "build", "--output", str(site))
+
+    broken = visible_text(site / "pilots" / "kapot.html")
+    assert "Deze pilot is onvolledig" in broken and "pilot.yaml" in broken and "theme" in broken
+    assert "proeftuin validate" in broken
+    no_lessons = visible_text(site / "pilots" / "zonder-lessen.html")
+    assert "LESSONS.md" in no_lessons and "ontbreekt" in no_lessons and "Nog geen lessen" in no_lessons
+    assert "Eigenaar Kortrijk" in no_lessons  # the card is still shown
+
+    hostile_page = visible_text(site / "pilots" / "kwaadaardig.html")
+    assert EVIL_TITLE in hostile_page and EVIL_LINK in hostile_page  # shown as written, as text
+    assert "<title>&lt;script&gt;alert(1)&lt;/script&gt;" in (site / "pilots" / "kwaadaardig.html").read_text()
+    for page in site.rglob("*.html"):
+        parsed = parse(page)
+        assert not parsed.handlers, (page, parsed.handlers)
+        assert not parsed.inline_scripts_with("alert"), page
+        assert not [link for link in parsed.links if link.strip().lower().startswith(("javascript:", "data:"))]
+    index = (site / "search" / "search_index.json").read_text(encoding="utf-8")
+    assert "<script>" not in index and "<img" not in index  # Material renders search results as HTML
+    assert broken_internal_links(site) == []
+
+    failed = run_cli("docs", "build", "--output", str(tmp_path / "strict"), "--strict", code=1)
+    assert "kapot" in failed.stderr and "pilot.yaml" in failed.stderr and "theme" in failed.stderr
+
+
+def test_docs_inside_docs_folder_is_refused(run_cli):
+    failed = run_cli("docs", "build", "--output", str(ROOT / "docs" / "site"), code=1)
+    assert "docs" in failed.stderr and "--output" in failed.stderr
+
+
+# -- serve -----------------------------------------------------------------------------------------------
+
+
+def test_serve_binds_loopback_and_serves_the_site(tmp_path: Path, fresh_store: Path):
+    port = free_port()
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "proeftuin.cli", "docs", "serve", "--port", str(port)],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/index.html", process, timeout=180)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/pilots/vragenrouter.html", timeout=5) as response:
+            assert "Vragenrouter" in response.read().decode()
+        assert (fresh_store / "site" / "index.html").is_file()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
