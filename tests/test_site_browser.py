@@ -36,8 +36,9 @@ def test_search_a_pilot_and_open_its_page(served_site: str):
         assert page.locator("html").get_attribute("lang") == "nl"
         violations["welkom"] = serious_axe_violations(page)
 
-        page.locator("label.md-search__icon, .md-search__input").first.click()
-        page.locator("input.md-search__input").fill("vragenrouter")
+        search = page.locator("input.md-search__input")
+        search.click()
+        search.press_sequentially("vragenrouter", delay=30)  # Material searches on key events, not on fill()
         result = page.locator(".md-search-result__link").first
         result.wait_for(timeout=15000)
         assert "Vragenrouter" in page.locator(".md-search-result").inner_text()

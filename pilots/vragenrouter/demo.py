@@ -67,7 +67,8 @@ def build_demo(model) -> gr.Blocks:
                           placeholder="Bv. Wanneer wordt het grofvuil opgehaald in mijn straat?")
         button = gr.Button("Doorsturen", variant="primary")
         route = gr.Textbox(label="Beslissing", interactive=False)
-        top = gr.Dataframe(label="Top 3 diensten", headers=["dienst", "kans"], interactive=False)
+        top = gr.Dataframe(label="Top 3 diensten", headers=["dienst", "kans"], interactive=False, wrap=True,
+                           column_widths=["85%", "15%"])
         words = gr.Textbox(label="Woorden die het zwaarst doorwogen", interactive=False)
         seen = gr.Textbox(label="Zo zag het model je tekst (persoonsgegevens verwijderd)", interactive=False)
         gr.Examples(EXAMPLES, inputs=text, label="Voorbeelden")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from proeftuin.errors import ProeftuinError
 from proeftuin.settings import get_settings
 
 
@@ -43,8 +44,8 @@ def serve(port: int | None, host: str | None, output: Path | None) -> None:
     try:
         server = site_server(site_dir, host, port)
     except OSError as exc:
-        raise click.ClickException(f"Poort {port} op {host} is niet beschikbaar ({exc.strerror}). "
-                                   "Kies een andere met --port.") from exc
+        raise ProeftuinError(f"Poort {port} op {host} is niet beschikbaar ({exc.strerror}).",
+                             "Kies een andere poort met --port.") from exc
     click.echo(f"De kennissite draait op http://{host}:{port}/ (stoppen met Ctrl+C).", err=True)
     try:
         server.serve_forever()

@@ -12,6 +12,7 @@ import logging
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import gradio as gr
@@ -19,7 +20,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from proeftuin import tracking
-from proeftuin.errors import ProeftuinError
+from proeftuin.errors import ManifestError, ProeftuinError
 from proeftuin.feedback import FeedbackStore, feedback_path
 from proeftuin.pilot import BrokenPilot, Pilot, _import_file, discover_pilots
 from proeftuin.settings import Settings
@@ -27,7 +28,15 @@ from proeftuin.settings import Settings
 log = logging.getLogger(__name__)
 Status = Literal["ready", "no_model", "error"]
 
-KIOSK_CSS = """
+# WCAG 2.1 AA contrast: Gradio's default orange primary button and grey footer links fall short.
+ACCESSIBLE_CSS = """
+.gradio-container { --button-primary-background-fill: #1a4e8a; --button-primary-background-fill-hover: #12385f;
+  --button-primary-text-color: #ffffff; --button-primary-text-color-hover: #ffffff;
+  --button-primary-border-color: #1a4e8a; --button-primary-border-color-hover: #12385f; }
+button.primary, .primary.lg { background: #1a4e8a !important; color: #ffffff !important; border-color: #1a4e8a !important; }
+footer, footer a, footer button, .show-api, .show-api * { color: #1a202c !important; opacity: 1 !important; }
+"""
+KIOSK_CSS = ACCESSIBLE_CSS + """
 .gradio-container { font-size: 1.35rem !important; max-width: 1100px !important; }
 .gradio-container textarea, .gradio-container input { font-size: 1.35rem !important; }
 .gradio-container button { font-size: 1.3rem !important; min-height: 3rem; }
@@ -80,7 +89,12 @@ def _load_entry(pilot: Pilot, client, settings: Settings) -> GalleryEntry:
 
 
 def _first_line(exc: Exception) -> str:
-    text = exc.message if isinstance(exc, ProeftuinError) else f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, ManifestError):
+        text = f"{Path(exc.path).name}: {'; '.join(exc.problems)}"
+    elif isinstance(exc, ProeftuinError):
+        text = exc.message
+    else:
+        text = f"{type(exc).__name__}: {exc}"
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
@@ -202,7 +216,7 @@ def build_app(settings: Settings, kiosk: bool = False, entries: list[GalleryEntr
         gr.mount_gradio_app(
             app, blocks, path=f"/demo/{entry.slug}", footer_links=["api"], show_error=False,
             max_file_size="1mb", allowed_paths=[], blocked_paths=[str(settings.state_dir)],
-            css=KIOSK_CSS if kiosk else None, mcp_server=False, pwa=False, ssr_mode=False,
+            css=KIOSK_CSS if kiosk else ACCESSIBLE_CSS, mcp_server=False, pwa=False, ssr_mode=False,
         )
 
     @app.get("/demo/{slug}/", response_class=HTMLResponse)

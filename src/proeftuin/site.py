@@ -26,6 +26,7 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from proeftuin.errors import ManifestError, ProeftuinError
 from proeftuin.pilot import (
@@ -182,8 +183,13 @@ class PilotEntry:
         return self.manifest.title if self.manifest else self.folder
 
     @property
+    def page_name(self) -> str:
+        """The page's file name next to pilots/index.md (a pilot called "index" must not replace the overview)."""
+        return f"{self.folder}-pilot.md" if self.folder == "index" else f"{self.folder}.md"
+
+    @property
     def page(self) -> str:
-        return f"{PILOTS_DIR}/{self.folder}.md"
+        return f"{PILOTS_DIR}/{self.page_name}"
 
     @property
     def broken(self) -> bool:
@@ -225,15 +231,12 @@ def _entry(found: Pilot | BrokenPilot, known: set[str]) -> PilotEntry:
     return entry
 
 
-def collect_site(settings: Settings, with_results: bool = True) -> SiteData:
+def collect_site(settings: Settings) -> SiteData:
     """Every pilot (broken ones included) with its results from MLflow when the store is reachable."""
     known = {o.slug for o in settings.organisations}
     entries = [_entry(found, known) for found in discover_pilots(settings.pilots_dir, known, strict=False)]
     data = SiteData(settings, entries)
-    if not with_results:
-        data.tracking_note = "De resultaten zijn bij deze bouw bewust weggelaten."
-    else:
-        _attach_results(data)
+    _attach_results(data)
     for entry in entries:
         if entry.broken:
             log.warning("Pilot '%s' is onvolledig of ongeldig: %s: %s", entry.folder, entry.problem_file,
@@ -285,9 +288,10 @@ def _results(client: Any, manifest: Manifest, scratch: Path) -> Results:
                                               r.run_id) for r in rows if r.run_id == version.run_id), None)
             result.plots = _champion_plots(client, version.run_id, scratch)
         return result
-    except MlflowException as exc:
+    except (MlflowException, OSError) as exc:
         log.info("Resultaten van %s niet beschikbaar: %s", manifest.slug, exc)
-        return Results(unavailable=f"MLflow gaf een fout bij het ophalen: {exc.message.splitlines()[0]}")
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
+        return Results(unavailable=f"MLflow gaf een fout bij het ophalen: {first_line}")
 
 
 def _champion_plots(client: Any, run_id: str, scratch: Path) -> dict[str, bytes]:
@@ -340,7 +344,7 @@ def render_pages(data: SiteData) -> dict[str, str | bytes]:
 
 
 def _link(entry: PilotEntry, prefix: str = "") -> str:
-    return f"[{text(entry.title)}]({prefix}{entry.folder}.md)"
+    return f"[{text(entry.title)}]({prefix}{quote(entry.page_name)})"
 
 
 def _orgs(data: SiteData, slugs: Iterable[str]) -> str:
@@ -500,7 +504,7 @@ def _results_section(entry: PilotEntry, m: Manifest, data: SiteData) -> list[str
                   f"{text(name)} {number(r.champion.value)}. De demo en `proeftuin predict` gebruiken dit model.", ""]
         for artifact, (file_name, alt) in PLOTS.items():
             if file_name in r.plots:
-                lines += [f"![{text(alt)}]({entry.folder}/{file_name})", ""]
+                lines += [f"![{text(alt)}]({quote(entry.folder)}/{file_name})", ""]
     return lines
 
 

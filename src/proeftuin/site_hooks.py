@@ -7,7 +7,6 @@ of generated pages as a last line of defence.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ def on_config(config: Any) -> Any:
     root = Path(config.config_file_path).parent
     try:
         settings = load_settings(find_config_file(root))
-        data = site.collect_site(settings, with_results=os.environ.get("PROEFTUIN_DOCS_RESULTS", "1") != "0")
+        data = site.collect_site(settings)
     except ProeftuinError as exc:
         raise PluginError(str(exc)) from exc
     if Path(config.site_dir) == root / ".proeftuin" / "site":  # the default: follow PROEFTUIN_HOME
@@ -62,4 +61,6 @@ def on_files(files: Files, config: Any) -> Files:
 def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
     if page.file.src_uri in _generated:
         return site.sanitize_html(html)
+    if page.file.src_uri.startswith(DEVELOPER_DIR):  # English pages on a Dutch site (WCAG 3.1.2)
+        return f'<div lang="en">\n{html}\n</div>'
     return html

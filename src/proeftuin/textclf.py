@@ -24,6 +24,12 @@ ROUTE_PERSON = "manuele triage"
 ROUTE_SKIPPED = "overgeslagen (lege tekst)"
 TEXT_FIELD = "text"
 _TITLE_SPLIT = re.compile(r"\n\s*\n")
+# Function words explain nothing to a reader; they are left out of explanations (not out of the model).
+_FUNCTION_WORDS = frozenset(
+    "de het een van en in op te voor met aan is dat die dit er zijn niet om of bij door als ook naar uit over "
+    "tot wat hoe welke u uw ik je we wij zij hij ze men worden wordt werd werden kan kunnen zal zullen heeft "
+    "hebben had was al nog meer dan maar zo dus per".split()
+)
 
 
 def emphasise_title(text: str) -> str:
@@ -135,6 +141,8 @@ class TextRouter:
             if "char" in name.split("__")[0] or value <= 0:
                 continue  # character n-grams mean nothing to a reader; show words only
             word = name.split("__")[-1]
+            if all(token in _FUNCTION_WORDS for token in word.split()):
+                continue
             scored[word] = scored.get(word, 0.0) + float(value)
         best = sorted(scored.items(), key=lambda kv: -kv[1])[:k]
         return [(word, round(weight, 4)) for word, weight in best]
