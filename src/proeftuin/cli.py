@@ -146,17 +146,6 @@ def mlflow(host: str | None, port: int | None) -> None:
 
 
 @cli.command()
-@click.option("--port", type=int, default=None, help="Poort van de MLflow-server (standaard 5000).")
-def up(port: int | None) -> None:
-    """Start het platform (voorlopig de MLflow-server) en toon waar het bereikbaar is."""
-    from proeftuin.services import run_mlflow_server
-
-    settings = _settings()
-    settings.ensure_state_dir()
-    sys.exit(run_mlflow_server(settings, settings.host, port or settings.ports.mlflow))
-
-
-@cli.command()
 @click.argument("slug")
 @click.option("--org", default=None, help="Organisatie die de run doet (standaard $PROEFTUIN_ORG of de eigenaar).")
 @click.option("--param", "params", multiple=True, metavar="SLEUTEL=WAARDE", help="Overschrijf een parameter.")
@@ -334,10 +323,12 @@ def feedback_export(output_path: Path) -> None:
 
 def _register_optional_commands() -> None:
     from proeftuin.cli_docs import docs
+    from proeftuin.cli_hub import up
     from proeftuin.cli_privacy import scrub
 
     cli.add_command(scrub)
     cli.add_command(docs)
+    cli.add_command(up)
 
 
 _register_optional_commands()
