@@ -57,7 +57,7 @@ def build_demo(model) -> gr.Blocks:
                 "dienst": [row[f"label_{i}"] for i in (1, 2, 3)],
                 "kans": [f"{row[f'probability_{i}']:.0%}" for i in (1, 2, 3)],
             }))
-            words.append(", ".join(w for w, _ in router.explain(shown)) or "(geen)")
+            words.append(", ".join(w for w, _ in router.explain(shown, label=row["label_1"])) or "(geen)")
         return routes, tops, words, seen
 
     with gr.Blocks(title="Vragenrouter") as demo:

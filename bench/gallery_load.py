@@ -1,0 +1,145 @@
+"""Load on the gallery: N simulated visitors call the vragenrouter's /predict for a bounded time.
+
+The same load, with the same predict function, then runs against a plain `gr.Interface(...).launch()`
+with default settings; both are printed side by side with the ratio. Everything stays on loopback;
+each visitor uses its own 127.x address (so the gallery's per-client rate limit sees separate clients).
+
+Usage: python bench/gallery_load.py [--visitors 300] [--seconds 30] [--max-rows 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from _common import ROOT, percentile
+
+import httpx  # noqa: E402
+
+QUESTIONS = [
+    "Treinen op de lijn Kortrijk-Gent hebben elke ochtend vertraging. Wat doet de NMBS daaraan?",
+    "Hoeveel asielaanvragen werden vorig jaar ingediend en hoe lang duurt de behandeling gemiddeld?",
+    "Hoeveel militairen worden ingezet voor de bewaking van de straten en wat kost dat?",
+    "Hoeveel gevangenen verblijven in de gevangenis van Brugge en hoe groot is de overbevolking?",
+    "Wanneer wordt de pensioenbonus afgeschaft en wat betekent dat voor zelfstandigen?",
+    "Hoeveel controles op sociale fraude gebeurden in de bouwsector in 2016?",
+]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server stopped with code {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=2)  # noqa: S310
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"{url} did not come up")
+
+
+async def visitor(index: int, base: str, stop_at: float, results: list, errors: list) -> None:
+    address = f"127.0.{1 + index // 250}.{2 + index % 250}"
+    rng = random.Random(index)
+    transport = httpx.AsyncHTTPTransport(local_address=address)
+    async with httpx.AsyncClient(transport=transport, timeout=60) as client:
+        await asyncio.sleep(rng.uniform(0, 2))  # visitors arrive spread over two seconds
+        while time.monotonic() < stop_at:
+            start = time.perf_counter()
+            try:
+                posted = await client.post(f"{base}/gradio_api/call/predict", json={"data": [rng.choice(QUESTIONS)]})
+                posted.raise_for_status()
+                event_id = posted.json()["event_id"]
+                done = False
+                async with client.stream("GET", f"{base}/gradio_api/call/predict/{event_id}") as stream:
+                    async for line in stream.aiter_lines():
+                        if line.startswith("event: error"):
+                            raise RuntimeError("event error")
+                        if line.startswith("event: complete"):
+                            done = True
+                        elif done and line.startswith("data:"):
+                            json.loads(line[5:])
+                            break
+                if not done:
+                    raise RuntimeError("stream ended without result")
+                results.append(time.perf_counter() - start)
+            except Exception as exc:  # counted, not fatal: the benchmark reports errors
+                errors.append(f"{type(exc).__name__}: {exc}"[:120])
+            await asyncio.sleep(rng.uniform(0.5, 2.0))  # reading the answer before asking again
+
+
+async def load(base: str, visitors: int, seconds: float) -> dict:
+    results: list[float] = []
+    errors: list[str] = []
+    start = time.monotonic()
+    stop_at = start + seconds
+    await asyncio.gather(*(visitor(i, base, stop_at, results, errors) for i in range(visitors)))
+    elapsed = time.monotonic() - start
+    ms = [r * 1000 for r in results] or [float("nan")]
+    return {"ok": len(results), "errors": len(errors), "p50": percentile(ms, 50), "p95": percentile(ms, 95),
+            "p99": percentile(ms, 99), "per_s": len(results) / elapsed, "sample_error": errors[:1]}
+
+
+def start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=open(log, "w"),  # noqa: SIM115
+                            stderr=subprocess.STDOUT)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--visitors", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--max-rows", type=int, default=0, help="train the champion on fewer rows (0 = all)")
+    options = parser.parse_args()
+    state = Path(tempfile.mkdtemp(prefix="gallery-bench-"))
+    env = {**os.environ, "PROEFTUIN_HOME": str(state)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    print("training the champion…", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "proeftuin.cli", "run", "vragenrouter", "--param",
+                    f"max_rows={options.max_rows}"], cwd=ROOT, env=env, check=True, capture_output=True)
+    rows = {}
+    for name, args, path in (
+        ("gallery", ["-m", "proeftuin.cli", "gallery", "--port"], "/demo/vragenrouter"),
+        ("plain gr.Interface", [str(ROOT / "bench" / "_plain_interface.py")], ""),
+    ):
+        port = free_port()
+        server = start([*args, str(port)], env, state / f"{name.split()[0]}.log")
+        base = f"http://127.0.0.1:{port}{path}"
+        try:
+            wait_for(f"{base}/", server)
+            print(f"{name}: {options.visitors} visitors for {options.seconds:.0f} s…", file=sys.stderr)
+            rows[name] = asyncio.run(load(base, options.visitors, options.seconds))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(f"\n{options.visitors} visitors, {options.seconds:.0f} s, loopback, {os.cpu_count()} cores")
+    print(f"{'':<20}{'ok':>7}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>8}")
+    for name, r in rows.items():
+        print(f"{name:<20}{r['ok']:>7}{r['errors']:>8}{r['p50']:>9.0f}{r['p95']:>9.0f}{r['p99']:>9.0f}{r['per_s']:>8.1f}"
+              + (f"   e.g. {r['sample_error'][0]}" if r["sample_error"] else ""))
+    ours, plain = rows["gallery"], rows["plain gr.Interface"]
+    print(f"\nratio plain / gallery: p95 latency {plain['p95'] / ours['p95']:.1f}x, "
+          f"throughput gallery / plain {ours['per_s'] / max(plain['per_s'], 1e-9):.1f}x")
+    print(f"goal: p95 <= 1000 ms with 0 errors -> {'met' if ours['p95'] <= 1000 and not ours['errors'] else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
