@@ -76,3 +76,13 @@ def test_routing_metrics():
     assert metrics["n"] == 3 and metrics["skipped_empty"] == 1
     assert metrics["accuracy"] == 1 / 3 and metrics["top3_accuracy"] == 1.0
     assert metrics["auto_share"] == 2 / 3 and metrics["auto_accuracy"] == 0.5
+
+
+def test_route_with_reasons_matches_predict_and_explain():
+    router = _router(threshold=0.0)
+    texts = ["grofvuil en de container", "", "paspoort en rijbewijs aanvragen"]
+    table, reasons = router.route_with_reasons(texts)
+    pd.testing.assert_frame_equal(table, router.predict(texts))
+    assert reasons[1] == []
+    assert reasons[0] == router.explain(texts[0], label=table.loc[0, "label_1"])
+    assert reasons[2] == router.explain(texts[2])

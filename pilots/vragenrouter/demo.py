@@ -7,7 +7,6 @@ batched: when many visitors ask at once, their questions go through the model to
 from __future__ import annotations
 
 import gradio as gr
-import pandas as pd
 
 from proeftuin.privacy import scrub_text
 
@@ -40,12 +39,12 @@ def build_demo(model) -> gr.Blocks:
     def predict(texts: list[str]) -> tuple[list, list, list, list]:
         cleaned = [_clean(t) for t in texts]
         seen = [scrub_text(text) if text.strip() else "" for text, _ in cleaned]
-        table = router.predict(seen)
+        table, reasons = router.route_with_reasons(seen)
         routes, tops, words = [], [], []
-        for (text, note), shown, (_, row) in zip(cleaned, seen, table.iterrows()):
+        for (text, note), shown, (_, row), why in zip(cleaned, seen, table.iterrows(), reasons):
             if not shown.strip():
                 routes.append(EMPTY + note)
-                tops.append(pd.DataFrame({"dienst": [], "kans": []}))
+                tops.append(None)
                 words.append("")
                 continue
             if row["route"] == "automatisch":
@@ -53,11 +52,8 @@ def build_demo(model) -> gr.Blocks:
             else:
                 route = f"Naar een medewerker: het model is niet zeker genoeg ({row['confidence']:.0%})."
             routes.append(route + note)
-            tops.append(pd.DataFrame({
-                "dienst": [row[f"label_{i}"] for i in (1, 2, 3)],
-                "kans": [f"{row[f'probability_{i}']:.0%}" for i in (1, 2, 3)],
-            }))
-            words.append(", ".join(w for w, _ in router.explain(shown, label=row["label_1"])) or "(geen)")
+            tops.append({row[f"label_{i}"]: float(row[f"probability_{i}"]) for i in (1, 2, 3) if row[f"label_{i}"]})
+            words.append(", ".join(w for w, _ in why) or "(geen)")
         return routes, tops, words, seen
 
     with gr.Blocks(title="Vragenrouter") as demo:
@@ -67,8 +63,7 @@ def build_demo(model) -> gr.Blocks:
                           placeholder="Bv. Wanneer wordt het grofvuil opgehaald in mijn straat?")
         button = gr.Button("Doorsturen", variant="primary")
         route = gr.Textbox(label="Beslissing", interactive=False)
-        top = gr.Dataframe(label="Top 3 diensten", headers=["dienst", "kans"], interactive=False, wrap=True,
-                           column_widths=["85%", "15%"])
+        top = gr.Label(label="Top 3 diensten (kans)", num_top_classes=3)
         words = gr.Textbox(label="Woorden die het zwaarst doorwogen", interactive=False)
         seen = gr.Textbox(label="Zo zag het model je tekst (persoonsgegevens verwijderd)", interactive=False)
         gr.Examples(EXAMPLES, inputs=text, label="Voorbeelden")

@@ -99,6 +99,9 @@ def _first_line(exc: Exception) -> str:
 
 
 def load_entries(settings: Settings) -> list[GalleryEntry]:
+    from proeftuin.privacy import scrub_text
+
+    scrub_text("Jan Peeters, Kerkstraat 1, 8500 Kortrijk")  # load the scrubber's word lists before visitors come
     try:
         client = tracking.connect(settings)
     except ProeftuinError as exc:

@@ -50,6 +50,7 @@ class TextRouterModel(mlflow.pyfunc.PythonModel):
         config = dict(context.model_config or {})
         estimator = load_estimator(context.artifacts["estimator"])
         self.router = TextRouter(estimator, **config)
+        self.router.warm_up()  # loaded once, shared by every visitor: pay the first-use costs now
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         return self.router.predict(model_input)

@@ -39,6 +39,15 @@ def mlflow_server_command(settings: Settings, host: str, port: int, workers: int
     ]
 
 
+def stop_on_sigterm() -> None:
+    """Let SIGTERM (systemd, `kill`, test teardown) run the same clean shutdown as Ctrl-C."""
+
+    def handler(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -59,6 +68,7 @@ def run_mlflow_server(settings: Settings, host: str, port: int) -> int:
     settings.ensure_state_dir()
     url = f"http://{host}:{port}"
     process = subprocess.Popen(mlflow_server_command(settings, host, port))  # noqa: S603 (fixed argv)
+    stop_on_sigterm()
     try:
         wait_until_healthy(url, process)
         click.secho(f"MLflow draait op {url}", fg="green")

@@ -67,6 +67,52 @@ class PublicUrls(_Strict):
     docs: str | None = None
 
 
+class HubPorts(_Strict):
+    """Loopback ports behind the hub: its API, the proxy's API and the services' sign-on layers."""
+
+    api: int = Field(8081, ge=1, le=65535, description="JupyterHub's own API (only the proxy and services use it).")
+    proxy_api: int = Field(8082, ge=1, le=65535, description="configurable-http-proxy's REST API.")
+    mlflow: int = Field(8083, ge=1, le=65535, description="MLflow's permission proxy (/services/mlflow/).")
+    gallery: int = Field(8084, ge=1, le=65535, description="The gallery's sign-on layer (/services/gallery/).")
+    docs: int = Field(8085, ge=1, le=65535, description="The docs site with sign-on (/services/docs/).")
+
+
+class OidcSettings(_Strict):
+    """OpenID Connect (e.g. Microsoft Entra ID); the client secret is read from an environment variable."""
+
+    client_id: str | None = None
+    client_secret_env: str = Field("PROEFTUIN_OIDC_CLIENT_SECRET", description="Variable holding the client secret.")
+    tenant_id: str | None = Field(None, description="Entra ID tenant: fills in the authorize and token URLs.")
+    authorize_url: str | None = None
+    token_url: str | None = None
+    userdata_url: str | None = Field(None, description="Empty: user data comes from the ID token (Entra ID).")
+    callback_url: str | None = Field(None, description="Empty: <hub.public_url>/hub/oauth_callback.")
+    login_service: str = Field("Microsoft Entra ID", description="Shown on the login button.")
+    scopes: list[str] = ["openid", "profile", "email"]
+    username_claim: str = "preferred_username"
+    groups_claim: str = Field("groups", description="Claim with the user's groups (Entra ID: group object ids).")
+    group_organisations: dict[str, str] = Field(
+        default_factory=dict, description="Group claim value -> organisation slug; empty: values are slugs.")
+    admin_groups: list[str] = Field(default_factory=list, description="Group claim values that make a hub admin.")
+
+
+class HubSettings(_Strict):
+    """JupyterHub: one login for notebooks, MLflow, the gallery and the docs (`proeftuin up`)."""
+
+    authenticator: Literal["native", "oidc"] = Field(
+        "native", description="native: sign-up with admin approval; oidc: the organisations' identity provider.")
+    admin_user: str = Field("beheerder", pattern=r"^[a-z][a-z0-9_-]{0,29}$",
+                            description="First admin; its generated password is in <state>/hub/admin-password.")
+    isolation: Literal["auto", "system-users", "none"] = Field(
+        "auto", description="auto: a system account per user when started as root, else none (single team).")
+    idle_timeout: int = Field(3600, ge=0, description="Stop notebook servers idle this many seconds; 0 = never.")
+    start_timeout: int = Field(120, ge=10, description="Seconds a notebook server may take to start.")
+    minimum_password_length: int = Field(10, ge=8)
+    public_url: str | None = Field(None, description="Where people reach the hub (https://...); empty: http://host:port.")
+    ports: HubPorts = HubPorts()
+    oidc: OidcSettings = OidcSettings()
+
+
 class Settings(_Strict):
     project_root: Path
     state_dir: Path = Path(".proeftuin")
@@ -76,6 +122,7 @@ class Settings(_Strict):
     mlflow: MlflowSettings = MlflowSettings()
     urls: PublicUrls = PublicUrls()
     gallery: GallerySettings = GallerySettings()
+    hub: HubSettings = HubSettings()
     organisations: list[Organisation]
 
     @field_validator("organisations")

@@ -89,6 +89,9 @@ class TextRouter:
     def scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(ranking probabilities, confidence) with a single pass through the features."""
         features, clf = self._split(list(texts))
+        return self._scores(features, clf)
+
+    def _scores(self, features, clf) -> tuple[np.ndarray, np.ndarray]:
         members = _soft_vote_members(clf)
         if members is None:
             proba = _predict_proba(clf, features)
@@ -107,6 +110,23 @@ class TextRouter:
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.scores(texts)[0]
 
+    def warm_up(self) -> None:
+        """Compute the cached explanation weights now, not on a visitor's first question."""
+        if self._coef is not None:
+            _ = self._feature_names
+
+    def route_with_reasons(self, texts: Sequence[str], k: int = 8) -> tuple[pd.DataFrame, list[list[tuple[str, float]]]]:
+        """`predict` plus, per text, the words that weighed most for its top label: one feature pass."""
+        texts = _texts(texts)
+        table, rows, features = self._table(texts)
+        reasons: list[list[tuple[str, float]]] = [[] for _ in texts]
+        if len(rows) and self._coef is not None and hasattr(self.estimator, "steps"):
+            features = sparse.csr_matrix(features)
+            for position, i in enumerate(rows):
+                index = int(np.flatnonzero(self.classes_ == table.loc[i, "label_1"])[0])
+                reasons[i] = self._reasons(features[position], index, k)
+        return table, reasons
+
     @cached_property
     def _feature_names(self) -> np.ndarray:
         return self.estimator[:-1].get_feature_names_out()
@@ -117,29 +137,34 @@ class TextRouter:
 
     def predict(self, model_input: pd.DataFrame | Sequence[str]) -> pd.DataFrame:
         """One row per input: top 3 labels, their probabilities, the confidence and the route."""
-        texts = _texts(model_input)
+        return self._table(_texts(model_input))[0]
+
+    def _table(self, texts: list[str]):
+        """The routing table, plus the scored rows and their features (for explanations)."""
         n = len(texts)
         blank = np.array([not t.strip() for t in texts], dtype=bool)
-        columns: dict[str, np.ndarray] = {}
         labels = np.full((n, TOP_K), "", dtype=object)
         probs = np.full((n, TOP_K), np.nan)
         confidence = np.full(n, np.nan)
         route = np.full(n, ROUTE_SKIPPED, dtype=object)
         rows = np.flatnonzero(~blank)
+        features = None
         if len(rows):
-            proba, conf = self.scores([texts[i] for i in rows])
+            features, clf = self._split([texts[i] for i in rows])
+            proba, conf = self._scores(features, clf)
             k = min(TOP_K, proba.shape[1])
             order = np.argsort(-proba, axis=1)[:, :k]
             labels[rows, :k] = self.classes_[order]
             probs[rows, :k] = np.take_along_axis(proba, order, axis=1)
             confidence[rows] = conf
             route[rows] = np.where(confidence[rows] >= self.threshold, ROUTE_AUTO, ROUTE_PERSON)
+        columns: dict[str, np.ndarray] = {}
         for i in range(TOP_K):
             columns[f"label_{i + 1}"] = labels[:, i]
             columns[f"probability_{i + 1}"] = np.round(probs[:, i], 4)
         columns["confidence"] = np.round(confidence, 4)
         columns["route"] = route
-        return pd.DataFrame(columns)
+        return pd.DataFrame(columns), rows, features
 
     def explain(self, text: str, k: int = 8, label: str | None = None) -> list[tuple[str, float]]:
         """The words that pushed `label` (default: the top prediction) most, with their weight (linear models)."""
@@ -150,8 +175,10 @@ class TextRouter:
             index = int(np.argmax(self.predict_proba([text])[0]))
         else:
             index = int(np.flatnonzero(self.classes_ == label)[0])
-        x = sparse.csr_matrix(self.estimator[:-1].transform([text]))
-        contributions = x.multiply(coef[index]).tocsr()
+        return self._reasons(sparse.csr_matrix(self.estimator[:-1].transform([text])), index, k)
+
+    def _reasons(self, x: sparse.csr_matrix, index: int, k: int) -> list[tuple[str, float]]:
+        contributions = x.multiply(self._coef[index]).tocsr()
         names = self._feature_names
         scored: dict[str, float] = {}
         for idx, value in zip(contributions.indices, contributions.data):

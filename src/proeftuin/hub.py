@@ -1,0 +1,289 @@
+"""JupyterHub configuration for Proeftuin: small `update_*(c, hub)` functions that only set values.
+
+`hub_config/jupyterhub_config.py` calls `apply_config(c, HubContext.from_environment())`; the tests call
+the same functions on a bare `traitlets.config.Config()`. Config should never append or mutate, only
+set: every function here may be called many times.
+
+The hub runs on one machine (embedded default): the official configurable-http-proxy from npm, a
+JupyterLab server per user started locally (under a system account per user when the hub runs as
+root), and MLflow, the gallery and the docs site as hub-managed services behind the proxy, each with
+single sign-on through the hub.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from proeftuin.errors import ConfigError
+from proeftuin.settings import Settings, find_config_file, get_settings
+
+ENV_HUB_PORT = "PROEFTUIN_HUB_PORT"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HUB_CONFIG_FILE = REPO_ROOT / "hub_config" / "jupyterhub_config.py"
+SERVICE_PREFIX = "/services"
+ADMIN_GROUP = "proeftuin-beheer"  # OIDC: admins by group claim
+#: Services behind the hub's proxy, each reached at /services/<name>/ after single sign-on.
+PUBLIC_SERVICES = ("mlflow", "gallery", "docs")
+
+
+@dataclass(frozen=True)
+class HubContext:
+    """Everything the config functions need, resolved once (so the functions stay pure setters)."""
+
+    settings: Settings
+    config_file: Path
+    port: int
+    isolate: bool
+    python: str = sys.executable
+
+    @classmethod
+    def from_environment(cls) -> HubContext:
+        settings = get_settings()
+        port = int(os.environ.get(ENV_HUB_PORT) or settings.ports.hub)
+        return cls(settings, find_config_file(), port, should_isolate(settings))
+
+    # Locations, derived from the state folder (never stored).
+    @property
+    def hub_dir(self) -> Path:
+        return self.settings.state_dir / "hub"
+
+    @property
+    def homes_dir(self) -> Path:
+        return self.settings.state_dir / "homes"
+
+    @property
+    def site_dir(self) -> Path:
+        return self.settings.state_dir / "site"
+
+    @property
+    def admin_password_file(self) -> Path:
+        return self.hub_dir / "admin-password"
+
+    @property
+    def mlflow_artifacts_dir(self) -> Path:
+        return self.settings.mlflow_dir / "artifacts"
+
+    @property
+    def public_url(self) -> str:
+        return (self.settings.hub.public_url or f"http://{self.settings.host}:{self.port}").rstrip("/")
+
+    @property
+    def internal_url(self) -> str:
+        """How processes on this machine (notebooks, services) reach the hub's proxy."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def mlflow_backend_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.ports.mlflow}"
+
+    def service_url(self, name: str) -> str:
+        return f"{self.internal_url}{SERVICE_PREFIX}/{name}"
+
+    @property
+    def proxy_command(self) -> str:
+        return str(self.settings.project_root / "node_modules" / ".bin" / "configurable-http-proxy")
+
+    @property
+    def bin_dir(self) -> Path:
+        return Path(self.python).parent
+
+    def environment(self) -> dict[str, str]:
+        """Variables every hub-managed service gets, so it reads the same proeftuin.yaml and state."""
+        return {
+            "PROEFTUIN_CONFIG": str(self.config_file),
+            "PROEFTUIN_HOME": str(self.settings.state_dir),
+            "PROEFTUIN_PILOTS_DIR": str(self.settings.pilots_dir),
+            ENV_HUB_PORT: str(self.port),
+            "MLFLOW_TRACKING_URI": self.mlflow_backend_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+
+
+def should_isolate(settings: Settings) -> bool:
+    """A system account per hub user needs root; `auto` isolates exactly when that is possible."""
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if settings.hub.isolation == "system-users" and not root:
+        raise ConfigError("hub.isolation is 'system-users', maar het platform draait niet als root.",
+                          "Start `proeftuin up` als root, of zet hub.isolation op 'auto' of 'none'.")
+    return settings.hub.isolation == "system-users" or (settings.hub.isolation == "auto" and root)
+
+
+# --- the config functions -------------------------------------------------------------------------
+
+def update_base(c, hub: HubContext) -> None:
+    """Addresses, state files and the proxy: everything stateful lives in <state>/hub (mode 0700)."""
+    hub_dir = hub.hub_dir
+    c.JupyterHub.bind_url = f"http://{hub.settings.host}:{hub.port}/"
+    c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{hub.settings.hub.ports.api}"
+    c.JupyterHub.db_url = f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(hub_dir / "jupyterhub_cookie_secret")
+    c.JupyterHub.pid_file = str(hub_dir / "jupyterhub.pid")
+    c.JupyterHub.cleanup_servers = True  # Ctrl-C stops notebook servers; homes and state stay
+    c.JupyterHub.default_url = "/hub/home"
+    c.JupyterHub.extra_user_scopes = {"access:services"}  # every logged-in user may open every service
+    c.JupyterHub.template_vars = {"announcement_login": "Proeftuin: log in met je account van je organisatie."}
+    c.ConfigurableHTTPProxy.command = [hub.proxy_command]
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{hub.settings.hub.ports.proxy_api}"
+    c.ConfigurableHTTPProxy.pid_file = str(hub_dir / "proxy.pid")
+    c.ConfigurableHTTPProxy.should_start = True
+
+
+def update_auth(c, hub: HubContext) -> None:
+    """NativeAuthenticator (embedded default) or OpenID Connect; groups = organisations either way."""
+    cfg = hub.settings.hub
+    c.Authenticator.admin_users = {cfg.admin_user}
+    c.Authenticator.manage_groups = True
+    if cfg.authenticator == "native":
+        c.JupyterHub.authenticator_class = "proeftuin.hub_auth.ProeftuinNativeAuthenticator"
+        c.Authenticator.allow_all = True  # the admin's approval of each sign-up is the gate
+        c.ProeftuinNativeAuthenticator.organisations = {o.slug: o.name for o in hub.settings.organisations}
+        c.ProeftuinNativeAuthenticator.admin_password_file = str(hub.admin_password_file)
+        c.NativeAuthenticator.open_signup = False
+        c.NativeAuthenticator.enable_signup = True
+        c.NativeAuthenticator.minimum_password_length = cfg.minimum_password_length
+        c.NativeAuthenticator.check_common_password = True
+        c.NativeAuthenticator.allowed_failed_logins = 5
+        c.NativeAuthenticator.seconds_before_next_try = 120
+        return
+    oidc = cfg.oidc
+    if not oidc.client_id:
+        raise ConfigError("hub.authenticator is 'oidc', maar hub.oidc.client_id is leeg.",
+                          "Vul client_id (en tenant_id of de URL's van je identiteitsprovider) in proeftuin.yaml in.")
+    authorize_url, token_url = oidc.authorize_url, oidc.token_url
+    if oidc.tenant_id:
+        base = f"https://login.microsoftonline.com/{oidc.tenant_id}/oauth2/v2.0"
+        authorize_url, token_url = authorize_url or f"{base}/authorize", token_url or f"{base}/token"
+    if not (authorize_url and token_url):
+        raise ConfigError("hub.oidc heeft geen tenant_id en geen authorize_url/token_url.",
+                          "Geef tenant_id op (Microsoft Entra ID) of de URL's van je OpenID Connect-provider.")
+    c.JupyterHub.authenticator_class = "proeftuin.hub_auth.ProeftuinOIDCAuthenticator"
+    c.ProeftuinOIDCAuthenticator.organisation_claims = dict(oidc.group_organisations)
+    c.ProeftuinOIDCAuthenticator.admin_claims = set(oidc.admin_groups)
+    c.ProeftuinOIDCAuthenticator.organisations = {o.slug: o.name for o in hub.settings.organisations}
+    c.GenericOAuthenticator.client_id = oidc.client_id
+    c.GenericOAuthenticator.client_secret = os.environ.get(oidc.client_secret_env, "")
+    c.GenericOAuthenticator.authorize_url = authorize_url
+    c.GenericOAuthenticator.token_url = token_url
+    if oidc.userdata_url:
+        c.GenericOAuthenticator.userdata_url = oidc.userdata_url
+    else:
+        c.GenericOAuthenticator.userdata_from_id_token = True
+    c.GenericOAuthenticator.oauth_callback_url = oidc.callback_url or f"{hub.public_url}/hub/oauth_callback"
+    c.GenericOAuthenticator.login_service = oidc.login_service
+    c.GenericOAuthenticator.scope = list(oidc.scopes)
+    c.GenericOAuthenticator.username_claim = oidc.username_claim
+    c.GenericOAuthenticator.auth_state_groups_key = f"oauth_user.{oidc.groups_claim}"
+    # Only members of a known organisation (or an admin group) get in.
+    c.GenericOAuthenticator.allowed_groups = {o.slug for o in hub.settings.organisations} | {ADMIN_GROUP}
+    c.GenericOAuthenticator.admin_groups = {ADMIN_GROUP}
+    c.GenericOAuthenticator.allow_all = False
+
+
+def update_spawner(c, hub: HubContext) -> None:
+    """JupyterLab per user, home in the state folder, tracking URI and credentials in the environment."""
+    cfg = hub.settings.hub
+    c.JupyterHub.spawner_class = "proeftuin.hub_spawner.ProeftuinSpawner"
+    c.Spawner.cmd = [str(hub.bin_dir / "jupyterhub-singleuser")]
+    c.Spawner.default_url = "/lab"
+    c.Spawner.start_timeout = cfg.start_timeout
+    c.Spawner.http_timeout = cfg.start_timeout
+    # $JUPYTERHUB_API_TOKEN doubles as the MLflow credential, so it may reach the services.
+    c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", "access:services",
+                                     "read:users:name!user", "read:users:groups!user"]
+    c.ProeftuinSpawner.homes_dir = str(hub.homes_dir)
+    c.ProeftuinSpawner.isolate = hub.isolate
+    c.ProeftuinSpawner.organisations = [o.slug for o in hub.settings.organisations]
+    c.ProeftuinSpawner.tracking_uri = hub.service_url("mlflow")
+    c.ProeftuinSpawner.seed_notebook = str(hub.settings.project_root / "templates" / "start-hier.ipynb")
+    c.ProeftuinSpawner.pilots_dir = str(hub.settings.pilots_dir)
+    c.ProeftuinSpawner.templates_dir = str(hub.settings.project_root / "templates")
+    c.ProeftuinSpawner.proeftuin_config = str(hub.config_file)
+    c.ProeftuinSpawner.bin_dir = str(hub.bin_dir)
+
+
+def update_services(c, hub: HubContext) -> None:
+    """MLflow, the gallery and the docs behind the proxy; each public one is a sign-on layer in front
+    of a private loopback backend. The hub restarts any managed service that exits."""
+    ports = hub.settings.hub.ports
+    env = hub.environment()
+    cwd = str(hub.settings.project_root)
+
+    def layer(name: str, port: int, title: str) -> dict:
+        return {"name": name, "url": f"http://127.0.0.1:{port}", "display": True, "oauth_no_confirm": True,
+                "command": [hub.python, "-m", "proeftuin.hub_proxy", name], "environment": env, "cwd": cwd,
+                "info": {"titel": title}}
+
+    def backend(name: str, what: str) -> dict:
+        return {"name": name, "command": [hub.python, "-m", "proeftuin.hub_services", what],
+                "environment": env, "cwd": cwd, "display": False}
+
+    services = [
+        layer("mlflow", ports.mlflow, "MLflow: experimenten en modellen"),
+        backend("mlflow-server", "mlflow"),
+        layer("gallery", ports.gallery, "Demogalerij"),
+        backend("gallery-app", "gallery"),
+        layer("docs", ports.docs, "Kennissite"),
+    ]
+    if hub.settings.hub.idle_timeout:
+        services.append({"name": "idle-culler", "environment": env, "display": False,
+                         "command": [hub.python, "-m", "jupyterhub_idle_culler",
+                                     f"--timeout={hub.settings.hub.idle_timeout}", "--cull-every=60"]})
+    c.JupyterHub.services = services
+    c.JupyterHub.load_roles = [
+        # The sign-on layers look up a user's organisations and admin flag with their own token.
+        {"name": "proeftuin-services", "description": "Read users and groups for permission checks",
+         "scopes": ["read:users", "read:groups"], "services": list(PUBLIC_SERVICES)},
+        {"name": "idle-culler", "description": "Stop idle notebook servers",
+         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+         "services": ["idle-culler"] if hub.settings.hub.idle_timeout else []},
+    ]
+
+
+def apply_config(c, hub: HubContext) -> None:
+    update_base(c, hub)
+    update_auth(c, hub)
+    update_spawner(c, hub)
+    update_services(c, hub)
+
+
+def load_config_d(load_subconfig, folder: Path) -> list[Path]:
+    """The escape hatch: every hub_config/jupyterhub_config.d/*.py, in name order, after our config."""
+    files = sorted(folder.glob("*.py")) if folder.is_dir() else []
+    for path in files:
+        load_subconfig(str(path))
+    return files
+
+
+# --- state folder helpers (idempotent, named ensure_*) ---------------------------------------------
+
+def ensure_hub_state(hub: HubContext) -> None:
+    """The state folder and the hub's private folder; traversable by user accounts when isolating."""
+    state = hub.settings.ensure_state_dir()
+    hub.hub_dir.mkdir(mode=0o700, exist_ok=True)
+    hub.hub_dir.chmod(0o700)
+    hub.mlflow_artifacts_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    hub.homes_dir.mkdir(mode=0o711, exist_ok=True)
+    # User accounts need to pass through to their homes, never to list or read the rest.
+    state.chmod(0o711 if hub.isolate else 0o700)
+    hub.homes_dir.chmod(0o711 if hub.isolate else 0o700)
+
+
+def ensure_admin_password(path: Path) -> tuple[str, bool]:
+    """The first admin's password: generated once, stored with mode 0600. Returns (password, created)."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip(), False
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(15)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(password + "\n")
+    return password, True
+
+
+def proxy_installed(hub: HubContext) -> bool:
+    return Path(hub.proxy_command).exists() or shutil.which("configurable-http-proxy") is not None

@@ -1,0 +1,227 @@
+"""`proeftuin up`: install what is missing, prepare the state folder, train missing champions, run the hub.
+
+Steps are named `ensure_*` and are idempotent: running `up` again resumes with all users, notebooks,
+runs and models intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from proeftuin.errors import ProeftuinError
+from proeftuin.hub import ENV_HUB_PORT, HUB_CONFIG_FILE, SERVICE_PREFIX, HubContext, ensure_admin_password, \
+    ensure_hub_state
+
+Say = Callable[[str], None]
+
+
+def ensure_proxy_installed(hub: HubContext, say: Say) -> None:
+    """The official configurable-http-proxy, installed locally from npm (never globally)."""
+    if Path(hub.proxy_command).exists():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ProeftuinError("configurable-http-proxy ontbreekt en npm is niet gevonden.",
+                             "Installeer Node.js en npm (bv. `apt-get install nodejs npm`) en start `proeftuin up` opnieuw.")
+    say("configurable-http-proxy installeren met npm…")
+    result = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],  # noqa: S603
+                            cwd=hub.settings.project_root, capture_output=True, text=True)
+    if result.returncode != 0 or not Path(hub.proxy_command).exists():
+        raise ProeftuinError(f"npm install mislukte: {result.stderr.strip()[-500:]}",
+                             "Controleer package.json en de netwerktoegang tot de npm-registry.")
+
+
+def ensure_port_free(host: str, port: int, what: str) -> None:
+    """Like services.ensure_port_free, but a port left in TIME_WAIT by a previous run counts as free."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            raise ProeftuinError(
+                f"Poort {port} op {host} is al in gebruik; {what} kan niet starten.",
+                "Stop het programma dat de poort gebruikt (draait Proeftuin al?), of kies een andere poort "
+                "met --port of in proeftuin.yaml (hub.ports).") from None
+
+
+def ensure_ports_free(hub: HubContext) -> None:
+    ports = hub.settings.hub.ports
+    ensure_port_free(hub.settings.host, hub.port, "de hub")
+    for port, what in ((ports.api, "de hub-API"), (ports.proxy_api, "de proxy-API"),
+                       (ports.mlflow, "de MLflow-dienst"), (ports.gallery, "de galerijdienst"),
+                       (ports.docs, "de kennissite"), (hub.settings.ports.mlflow, "MLflow"),
+                       (hub.settings.ports.gallery, "de galerij")):
+        ensure_port_free("127.0.0.1", port, what)
+
+
+def check_state(hub: HubContext) -> None:
+    """A damaged database stops `up` with a message that names the file and what to do."""
+    for path, what in ((hub.hub_dir / "jupyterhub.sqlite", "de hubdatabank (gebruikers, groepen)"),
+                       (hub.settings.mlflow_dir / "mlflow.db", "de MLflow-databank (runs en modellen)")):
+        if not path.exists():
+            continue
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+                ok = db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+        except sqlite3.DatabaseError:
+            ok = False
+        if not ok:
+            raise ProeftuinError(
+                f"{path} is beschadigd: dat is {what}.",
+                f"Zet het bestand opzij (mv {path} {path}.beschadigd) en herstel een back-up, of start opnieuw "
+                "zonder die gegevens. Er is niets gewijzigd.")
+    for path in (hub.hub_dir / "jupyterhub_cookie_secret", hub.admin_password_file):
+        if path.exists() and path.is_file() and path.stat().st_size == 0:
+            raise ProeftuinError(f"{path} is leeg.", f"Verwijder {path}; `proeftuin up` maakt een nieuw.")
+
+
+def _wait_http(url: str, process: subprocess.Popen, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ProeftuinError(f"{what} stopte meteen (code {process.returncode}).",
+                                 f"Bekijk de meldingen hierboven en in {what.lower()}-log.")
+        try:
+            with urllib.request.urlopen(url, timeout=3):  # noqa: S310 (loopback http)
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise ProeftuinError(f"{what} antwoordt niet op {url} na {timeout:.0f} s.")
+
+
+def _stop(process: subprocess.Popen, timeout: float = 60) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def pilots_without_champion(hub: HubContext) -> list[str]:
+    from proeftuin import tracking
+    from proeftuin.pilot import Pilot, discover_pilots
+
+    settings = hub.settings
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    client = tracking.connect(settings)
+    missing = []
+    for pilot in discover_pilots(settings.pilots_dir, {o.slug for o in settings.organisations}, strict=False):
+        if isinstance(pilot, Pilot):
+            version, _ = tracking.champion_metric(client, pilot.slug, pilot.manifest.metric.name)
+            if version is None:
+                missing.append(pilot.slug)
+    return missing
+
+
+def file_artifact_experiments(hub: HubContext) -> list[str]:
+    """Experiments whose artifacts live at a file path: users behind the hub cannot log models there."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=hub.settings.backend_store_uri)
+    return sorted(e.name for e in client.search_experiments()
+                  if e.experiment_id != "0" and e.artifact_location.startswith(("file:", "/")))
+
+
+def ensure_champions(hub: HubContext, say: Say, params: tuple[str, ...] = ()) -> list[str]:
+    """Train a champion for every pilot without one, through the platform's MLflow (artifacts proxied)."""
+    from proeftuin.hub_services import mlflow_backend_command
+
+    missing = pilots_without_champion(hub)
+    if not missing:
+        return []
+    say(f"Kampioensmodel trainen voor: {', '.join(missing)} (eenmalig, even geduld)…")
+    log = (hub.hub_dir / "mlflow-training.log").open("a")
+    server = subprocess.Popen(mlflow_backend_command(hub), stdout=log, stderr=subprocess.STDOUT,  # noqa: S603
+                              start_new_session=True)
+    uri = f"{hub.mlflow_backend_url}{SERVICE_PREFIX}/mlflow"
+    try:
+        _wait_http(f"{uri}/health", server, "MLflow", 180)
+        env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PROEFTUIN_CONFIG": str(hub.config_file)}
+        env.pop("PROEFTUIN_ORG", None)
+        for slug in missing:
+            args = [hub.python, "-m", "proeftuin.cli", "run", slug, "--json"]
+            for value in params:
+                args += ["--param", value]
+            result = subprocess.run(args, env=env, capture_output=True, text=True)  # noqa: S603
+            if result.returncode != 0:
+                say(f"  {slug}: training mislukt, de galerij toont een foutkaart. {result.stderr.strip()[-300:]}")
+                continue
+            metrics = json.loads(result.stdout).get("metrics", {})
+            say(f"  {slug}: klaar ({', '.join(f'{k} {v:.3f}' for k, v in list(metrics.items())[:2])})")
+    finally:
+        _stop(server, 30)
+        log.close()
+    return missing
+
+
+def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> int:
+    """Start everything and wait for Ctrl-C; returns the hub's exit code."""
+    ensure_proxy_installed(hub, say)
+    ensure_ports_free(hub)
+    ensure_hub_state(hub)
+    check_state(hub)
+    password, created = ensure_admin_password(hub.admin_password_file)
+    if train:
+        ensure_champions(hub, say)
+    stale = file_artifact_experiments(hub)
+    if stale:
+        say(click.style(f"Let op: de experimenten {', '.join(stale)} bewaren artefacten rechtstreeks in de "
+                        "statusmap; vanuit notebooks kan je er lezen maar geen modellen in loggen. Zie "
+                        "docs/developer/hub.md.", fg="yellow"))
+    if not hub.isolate:
+        say(click.style("Let op: gebruikers zijn NIET van elkaar afgeschermd. Het platform draait niet als root, "
+                        "dus alle notebooks draaien onder jouw account en kunnen elkaars bestanden en de statusmap "
+                        "lezen. Gebruik dit alleen voor een proef met één team; start als root voor afscherming.",
+                        fg="yellow", bold=True))
+    env = {**os.environ, "PROEFTUIN_CONFIG": str(hub.config_file), ENV_HUB_PORT: str(hub.port),
+           "PROEFTUIN_HOME": str(hub.settings.state_dir)}
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops as cleanly as Ctrl-C
+    log_path = hub.hub_dir / "jupyterhub.log"
+    log = log_path.open("a")
+    process = subprocess.Popen(  # noqa: S603 (fixed argv)
+        [str(hub.bin_dir / "jupyterhub"), "-f", str(HUB_CONFIG_FILE)], cwd=hub.hub_dir, env=env,
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_http(f"{hub.internal_url}/hub/health", process, "De hub", 120)
+        say(click.style(f"Proeftuin draait op {hub.public_url}/", fg="green", bold=True))
+        say(f"  notebooks  {hub.public_url}/hub/home")
+        for name, title in (("mlflow", "MLflow"), ("gallery", "galerij"), ("docs", "kennissite")):
+            say(f"  {title:<10} {hub.public_url}{SERVICE_PREFIX}/{name}/")
+        admin = hub.settings.hub.admin_user
+        if hub.settings.hub.authenticator == "native":
+            if created:
+                say(click.style(f"Beheerder: {admin}, wachtwoord {password} (wordt maar één keer getoond).",
+                                fg="cyan"))
+            say(f"Het wachtwoord van {admin} staat in {hub.admin_password_file} (alleen leesbaar voor jou).")
+            say(f"Nieuwe collega's vragen een account aan op {hub.public_url}/hub/signup; keur ze goed op "
+                f"{hub.public_url}/hub/authorize.")
+        say(f"Logboek: {log_path}. Stoppen: Ctrl-C.")
+        return process.wait()
+    except KeyboardInterrupt:
+        say("\nProeftuin wordt gestopt (notebooks, diensten, proxy)…")
+        return 0
+    finally:
+        _stop(process, 90)
+        log.close()

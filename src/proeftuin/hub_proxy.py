@@ -1,0 +1,366 @@
+"""Single sign-on in front of each service: `python -m proeftuin.hub_proxy mlflow|gallery|docs`.
+
+A small tornado app per service, started by the hub at /services/<name>/. A request must carry a
+hub login (the service's OAuth cookie, or `Authorization: token|Bearer <hub API token>` for scripts and
+MLflow clients); browsers without one are sent to the hub's login page, other clients get 401.
+Then:
+- mlflow: reads pass; writes are checked by `hub_permissions.Policy`, then forwarded to the private
+  MLflow server;
+- gallery: forwarded to the private gallery app;
+- docs: the built docs site, served from the state folder (built at start, rebuilt hourly).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated, UserNotAllowed
+from jupyterhub.utils import url_path_join
+from tornado import httpclient, web
+from tornado.httputil import HTTPHeaders
+
+from proeftuin.hub import SERVICE_PREFIX, HubContext
+from proeftuin.hub_permissions import Denied, Identity, Policy
+
+log = logging.getLogger("proeftuin.hub_proxy")
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+              "transfer-encoding", "upgrade", "content-length", "host", "authorization"}
+HUB_COOKIE_PREFIXES = ("jupyterhub-", "_xsrf")
+MAX_BODY = 2 * 1024**3
+USER_CACHE_SECONDS = 30
+DOCS_REBUILD_SECONDS = 3600
+
+
+@dataclass
+class Layer:
+    name: str
+    prefix: str  # /services/<name>
+    upstream: str | None = None  # private backend (origin only)
+    strip_prefix: bool = False
+    preserve_host: bool = False
+    policy: Policy | None = None
+    static_dir: Path | None = None
+    status: str = ""  # docs: why the site is not there (yet)
+
+
+class Directory:
+    """The hub's view of a user (organisation groups, admin), asked with the service's own token."""
+
+    def __init__(self, hub_api_url: str, token: str, organisations: set[str]) -> None:
+        self.hub_api_url = hub_api_url
+        self.token = token
+        self.organisations = organisations
+        self._cache: dict[str, tuple[float, Identity]] = {}
+
+    async def identity(self, model: dict[str, Any]) -> Identity | None:
+        if model.get("kind", "user") != "user":
+            return None
+        name = model["name"]
+        cached = self._cache.get(name)
+        if cached and time.monotonic() - cached[0] < USER_CACHE_SECONDS:
+            return cached[1]
+        response = await httpclient.AsyncHTTPClient().fetch(
+            url_path_join(self.hub_api_url, "users", name), headers={"Authorization": f"token {self.token}"},
+            raise_error=False)
+        if response.code != 200:
+            log.warning("Could not look up user %s at the hub: HTTP %s", name, response.code)
+            return None
+        user = json.loads(response.body)
+        identity = Identity(name, frozenset(set(user.get("groups") or []) & self.organisations),
+                            bool(user.get("admin")))
+        self._cache[name] = (time.monotonic(), identity)
+        return identity
+
+
+class SignOnMixin(HubOAuthenticated):
+    """Authenticate every request with the hub before anything else happens."""
+
+    layer: Layer
+    user_model: dict[str, Any] | None = None
+
+    def initialize(self, layer: Layer, **kwargs) -> None:
+        self.layer = layer
+        if kwargs:
+            super().initialize(**kwargs)
+
+    def check_xsrf_cookie(self):
+        # Browsers say where a request comes from; a same-origin request (the MLflow UI, a Gradio demo)
+        # cannot be forged by another site. Everything else needs JupyterHub's own xsrf token.
+        if self.request.headers.get("Sec-Fetch-Site") == "same-origin":
+            return None
+        return super().check_xsrf_cookie()
+
+    async def prepare(self):
+        model = await self.hub_auth.get_user(self, sync=False)
+        if model:
+            try:
+                model = self.check_hub_user(model)
+            except UserNotAllowed:
+                model = None
+        self.user_model = model
+        if not model:
+            self._refuse_anonymous()
+
+    def _refuse_anonymous(self) -> None:
+        wants_page = self.request.method in ("GET", "HEAD") and "text/html" in self.request.headers.get("Accept", "")
+        if wants_page:
+            self.redirect(self.get_login_url())
+            return
+        self.set_status(401)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("WWW-Authenticate", 'Bearer realm="Proeftuin"')
+        self.finish(json.dumps({"error_code": "UNAUTHENTICATED",
+                                "message": "Log eerst in via de Proeftuin-hub, of stuur een API-token mee "
+                                           "(Authorization: token ...)."}))
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps({"error_code": "ERROR", "message": self._reason}))
+
+
+class ProxyHandler(SignOnMixin, web.RequestHandler):
+    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+    async def _serve(self, *args) -> None:
+        layer = self.layer
+        body = self.request.body or b""
+        if layer.policy is not None:
+            who = await self.application.settings["directory"].identity(self.user_model)
+            if who is None:
+                return self._deny(403, "Alleen ingelogde medewerkers kunnen MLflow gebruiken.")
+            path = self.request.path[len(layer.prefix):] or "/"
+            args = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+            try:
+                body = await layer.policy.authorize(who, self.request.method, path, args, body)
+            except Denied as exc:
+                log.info("denied %s %s for %s: %s", self.request.method, self.request.path, who.name, exc.message)
+                return self._deny(exc.status, exc.message)
+        await self._forward(body)
+
+    get = head = post = put = patch = delete = options = _serve
+
+    def _deny(self, status: int, message: str) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        code = "PERMISSION_DENIED" if status == 403 else "ERROR"
+        self.finish(json.dumps({"error_code": code, "message": message}, ensure_ascii=False))
+
+    def _upstream_headers(self, body: bytes) -> HTTPHeaders:
+        headers = HTTPHeaders()
+        for name, value in self.request.headers.get_all():
+            lower = name.lower()
+            if lower in HOP_BY_HOP or lower == "cookie":
+                continue
+            headers.add(name, value)
+        cookies = [f"{k}={v.value}" for k, v in self.request.cookies.items() if not k.startswith(HUB_COOKIE_PREFIXES)]
+        if cookies:
+            headers["Cookie"] = "; ".join(cookies)
+        if self.layer.preserve_host:
+            headers["Host"] = self.request.host
+        headers["X-Forwarded-Proto"] = self.request.protocol
+        headers["X-Forwarded-Host"] = self.request.host
+        headers["X-Forwarded-User"] = self.user_model["name"]
+        if body:
+            headers["Content-Length"] = str(len(body))
+        return headers
+
+    async def _forward(self, body: bytes) -> None:
+        layer = self.layer
+        path = self.request.path[len(layer.prefix):] or "/" if layer.strip_prefix else self.request.path
+        url = layer.upstream + path + (f"?{self.request.query}" if self.request.query else "")
+        status: dict[str, Any] = {}
+        headers: list[tuple[str, str]] = []
+        started = False
+
+        def on_header(line: str) -> None:
+            line = line.rstrip("\r\n")
+            if line.startswith("HTTP/"):
+                parts = line.split(" ", 2)
+                status.update(code=int(parts[1]), reason=parts[2] if len(parts) > 2 else None)
+                headers.clear()
+            elif ":" in line:
+                name, _, value = line.partition(":")
+                headers.append((name.strip(), value.strip()))
+
+        def start_response() -> None:
+            nonlocal started
+            started = True
+            self.set_status(status.get("code", 502), status.get("reason"))
+            for name in ("Content-Type", "Server", "Date"):
+                self.clear_header(name)
+            for name, value in headers:
+                lower = name.lower()
+                if lower in HOP_BY_HOP:
+                    continue
+                if lower == "location" and value.startswith(layer.upstream):
+                    value = value[len(layer.upstream):] or "/"
+                self.add_header(name, value)
+
+        def on_chunk(chunk: bytes) -> None:
+            if not started:
+                start_response()
+            if self.request.method != "HEAD":
+                self.write(chunk)
+                self.flush()
+
+        method = self.request.method
+        request = httpclient.HTTPRequest(
+            url, method=method, headers=self._upstream_headers(body),
+            body=body if (body or method in ("POST", "PUT", "PATCH")) else None,
+            allow_nonstandard_methods=True, follow_redirects=False, decompress_response=False,
+            request_timeout=3600, connect_timeout=10,
+            header_callback=on_header, streaming_callback=on_chunk)
+        try:
+            response = await httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
+        except (OSError, httpclient.HTTPClientError) as exc:
+            response = None
+            log.warning("upstream %s failed: %s", url, exc)
+        if response is None or (response.code == 599 and not started):
+            if not started:
+                return self._deny(503, f"De dienst '{layer.name}' start (opnieuw) op; probeer het over enkele "
+                                       "seconden nog eens.")
+            return self.finish()
+        if not started:
+            start_response()
+        self.finish()
+
+
+class DocsHandler(SignOnMixin, web.StaticFileHandler):
+    async def prepare(self):
+        await super().prepare()
+        if self._finished:
+            return
+        if self.layer.status:
+            self.set_status(503)
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.finish(f"<!doctype html><html lang='nl'><meta charset='utf-8'><title>Kennissite</title>"
+                        f"<p>{self.layer.status}</p></html>")
+
+    @classmethod
+    def get_absolute_path(cls, root: str, path: str) -> str:
+        absolute = os.path.abspath(os.path.join(root, path))
+        if os.path.isdir(absolute):
+            absolute = os.path.join(absolute, "index.html")
+        return absolute
+
+    def validate_absolute_path(self, root: str, absolute_path: str):
+        if os.path.basename(absolute_path) == "index.html" and not self.request.path.endswith("/") \
+                and not self.request.path.endswith("index.html"):
+            self.redirect(self.request.path + "/")
+            return None
+        return super().validate_absolute_path(root, absolute_path)
+
+
+def _pilots_loader(hub: HubContext):
+    from proeftuin.pilot import Pilot, discover_pilots
+
+    state: dict[str, Any] = {"at": 0.0, "pilots": {}}
+    orgs = {o.slug for o in hub.settings.organisations}
+
+    def pilots() -> dict[str, dict[str, Any]]:
+        if time.monotonic() - state["at"] > 60:
+            found = {}
+            for pilot in discover_pilots(hub.settings.pilots_dir, orgs, strict=False):
+                if isinstance(pilot, Pilot):
+                    m = pilot.manifest
+                    found[m.slug] = {"owner": m.owner, "organisations": list(m.organisations), "theme": m.theme}
+            state.update(at=time.monotonic(), pilots=found)
+        return state["pilots"]
+
+    return pilots
+
+
+def _mlflow_fetch(base: str):
+    async def fetch(api_path: str) -> dict[str, Any] | None:
+        response = await httpclient.AsyncHTTPClient().fetch(
+            f"{base}/api/2.0/mlflow/{api_path}", raise_error=False, request_timeout=30)
+        if response.code == 200:
+            return json.loads(response.body)
+        if response.code in (400, 404):
+            return None
+        raise Denied(f"MLflow antwoordt niet (HTTP {response.code}); probeer het zo opnieuw.", 503)
+
+    return fetch
+
+
+def _build_docs(hub: HubContext, layer: Layer) -> None:
+    """Build the site in the background; links point at the services behind the hub."""
+    from proeftuin.settings import PublicUrls
+    from proeftuin.site import build_site
+
+    urls = hub.settings.urls
+    settings = hub.settings.model_copy(update={"urls": PublicUrls(
+        mlflow=urls.mlflow or f"{hub.public_url}{SERVICE_PREFIX}/mlflow",
+        gallery=urls.gallery or f"{hub.public_url}{SERVICE_PREFIX}/gallery",
+        docs=urls.docs or f"{hub.public_url}{SERVICE_PREFIX}/docs")})
+    first = True
+    while True:
+        for attempt in range(5):
+            try:
+                build_site(settings, hub.site_dir)
+                layer.status = ""
+                log.info("docs site built in %s", hub.site_dir)
+                break
+            except Exception as exc:  # a broken page must not take the service down; retry, then report
+                log.warning("docs build failed (attempt %d): %s", attempt + 1, exc)
+                if first:
+                    layer.status = f"De kennissite kon niet gebouwd worden: {exc}. Een nieuwe poging volgt."
+                time.sleep(10)
+        first = False
+        time.sleep(DOCS_REBUILD_SECONDS)
+
+
+def make_app(name: str, hub: HubContext) -> web.Application:
+    prefix = f"{SERVICE_PREFIX}/{name}"
+    settings = hub.settings
+    layer = Layer(name, prefix)
+    routes: list = [(f"{prefix}/oauth_callback", HubOAuthCallbackHandler)]
+    if name == "mlflow":
+        layer.upstream = hub.mlflow_backend_url
+        layer.policy = Policy(_mlflow_fetch(f"{hub.mlflow_backend_url}{prefix}"), _pilots_loader(hub))
+        routes.append((f"{prefix}(/.*)?", ProxyHandler, {"layer": layer}))
+    elif name == "gallery":
+        layer.upstream, layer.strip_prefix, layer.preserve_host = \
+            f"http://127.0.0.1:{settings.ports.gallery}", True, True
+        routes.append((f"{prefix}(/.*)?", ProxyHandler, {"layer": layer}))
+    elif name == "docs":
+        layer.static_dir = hub.site_dir
+        layer.status = "De kennissite wordt gebouwd; vernieuw deze pagina over een halve minuut."
+        hub.site_dir.mkdir(parents=True, exist_ok=True)
+        routes.append((f"{prefix}/?(.*)", DocsHandler,
+                       {"layer": layer, "path": str(hub.site_dir), "default_filename": "index.html"}))
+        threading.Thread(target=_build_docs, args=(hub, layer), daemon=True, name="docs-build").start()
+    else:
+        raise SystemExit(f"onbekende dienst '{name}': kies mlflow, gallery of docs")
+    token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
+    directory = Directory(os.environ.get("JUPYTERHUB_API_URL", ""), token, {o.slug for o in settings.organisations})
+    return web.Application(routes, cookie_secret=os.urandom(32), directory=directory)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="[%(levelname).1s %(asctime)s %(name)s] %(message)s")
+    name = (argv or sys.argv[1:] or [""])[0]
+    hub = HubContext.from_environment()
+    httpclient.AsyncHTTPClient.configure(None, max_clients=256, max_body_size=MAX_BODY, max_buffer_size=MAX_BODY)
+    asyncio.run(serve(name, hub))
+
+
+async def serve(name: str, hub: HubContext) -> None:
+    app = make_app(name, hub)
+    port = getattr(hub.settings.hub.ports, name)
+    app.listen(port, "127.0.0.1", max_body_size=MAX_BODY, max_buffer_size=MAX_BODY, xheaders=True)
+    log.info("%s sign-on layer on http://127.0.0.1:%d%s/%s/", name, port, SERVICE_PREFIX, name)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""JupyterLab per user, on this machine: a home in the state folder, seeded with the pilots and a Dutch
+"Start hier" notebook, and an environment that points MLflow at the hub's service with the user's token.
+
+When the hub runs as root (`isolate`), every hub user gets a system account `pt-<name>` and their server
+runs under it: user code cannot read the hub's database, secrets, MLflow's store or other homes.
+Without root everything runs as the one account that started the platform (a single-team trial).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+
+from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
+from traitlets import Bool, List, Unicode
+
+SYSTEM_PREFIX = "pt-"
+PILOT_FILES = ("pilot.yaml", "pipeline.py", "demo.py", "LESSONS.md", "notebook.ipynb")
+
+
+def system_username(hub_name: str) -> str:
+    """A prefix keeps hub names (e.g. 'root') from ever matching an existing system account."""
+    return f"{SYSTEM_PREFIX}{hub_name}"
+
+
+def ensure_system_user(name: str, home: Path) -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(  # noqa: S603 (fixed argv, validated name)
+            ["useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/bin/bash", "--user-group",
+             "--comment", "Proeftuin-gebruiker", name], check=True, capture_output=True, text=True)
+        return pwd.getpwnam(name)
+
+
+class ProeftuinSpawner(LocalProcessSpawner):
+    homes_dir = Unicode(help="Folder holding one home per hub user (in the state folder).").tag(config=True)
+    isolate = Bool(False, help="Run each server under its own system account (needs root).").tag(config=True)
+    organisations = List(Unicode(), help="Organisation slugs; the user's group among them is PROEFTUIN_ORG.").tag(
+        config=True)
+    tracking_uri = Unicode(help="MLflow as users reach it: the hub's /services/mlflow.").tag(config=True)
+    seed_notebook = Unicode(help="The Dutch 'Start hier' notebook copied into new homes.").tag(config=True)
+    pilots_dir = Unicode(help="Pilots copied into each home (code and manifest; data linked).").tag(config=True)
+    templates_dir = Unicode(help="Pilot templates (templates/<kind>/) copied into each home.").tag(config=True)
+    proeftuin_config = Unicode(help="proeftuin.yaml, so `proeftuin` works in a notebook.").tag(config=True)
+    bin_dir = Unicode(help="The virtualenv's bin folder (proeftuin, jupyter).").tag(config=True)
+
+    @property
+    def home_dir(self) -> Path:
+        return Path(self.homes_dir) / self.user.name
+
+    @property
+    def organisation(self) -> str:
+        groups = sorted(g.name for g in self.user.groups if g.name in self.organisations)
+        return groups[0] if groups else ""
+
+    async def start(self):
+        self.prepare_home()
+        self.notebook_dir = str(self.home_dir)
+        return await super().start()
+
+    def prepare_home(self) -> None:
+        """Create and seed the home; only missing files are copied, so a user's edits survive."""
+        home = self.home_dir
+        Path(self.homes_dir).mkdir(mode=0o711 if self.isolate else 0o700, parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, exist_ok=True)
+        account = ensure_system_user(system_username(self.user.name), home) if self.isolate else None
+        created: list[Path] = [home]
+        if self.seed_notebook and Path(self.seed_notebook).is_file():
+            created += _copy_missing(Path(self.seed_notebook), home / "Start hier.ipynb")
+        pilots = Path(self.pilots_dir) if self.pilots_dir else None
+        if pilots and pilots.is_dir():
+            for folder in sorted(p for p in pilots.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
+                target = home / "pilots" / folder.name
+                for name in PILOT_FILES:
+                    if (folder / name).is_file():
+                        created += _copy_missing(folder / name, target / name)
+                if (folder / "data").is_dir() and not (target / "data").exists():
+                    (target / "data").symlink_to(folder / "data")  # read-only for the user: shared source data
+                    created.append(target / "data")
+        templates = Path(self.templates_dir) if self.templates_dir else None
+        if templates and templates.is_dir():
+            for kind in sorted(p for p in templates.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+                if not (home / "sjablonen" / kind.name).exists():
+                    shutil.copytree(kind, home / "sjablonen" / kind.name)
+                    created += [home / "sjablonen", home / "sjablonen" / kind.name,
+                                *(home / "sjablonen" / kind.name).rglob("*")]
+        if account is not None:
+            for path in {p for p in created if p.exists() or p.is_symlink()}:
+                os.lchown(path, account.pw_uid, account.pw_gid)
+            for parent in {home / "pilots", home / "sjablonen"}:
+                if parent.is_dir():
+                    os.lchown(parent, account.pw_uid, account.pw_gid)
+            home.chmod(0o700)
+
+    def make_preexec_fn(self, name):
+        if self.isolate:
+            return set_user_setuid(system_username(name))
+        home = str(self.home_dir)
+
+        def preexec():
+            os.chdir(home)
+
+        return preexec
+
+    def user_env(self, env):
+        env["USER"] = system_username(self.user.name) if self.isolate else pwd.getpwuid(os.getuid()).pw_name
+        env["HOME"] = str(self.home_dir)
+        env["SHELL"] = "/bin/bash"
+        return env
+
+    def get_env(self):
+        env = super().get_env()
+        env["PATH"] = f"{self.bin_dir}:{env.get('PATH', '/usr/local/bin:/usr/bin:/bin')}"
+        env["MLFLOW_TRACKING_URI"] = self.tracking_uri
+        env["MLFLOW_TRACKING_TOKEN"] = env.get("JUPYTERHUB_API_TOKEN", "")
+        env["PROEFTUIN_ORG"] = self.organisation
+        env["PROEFTUIN_USER"] = self.user.name
+        env["PROEFTUIN_CONFIG"] = self.proeftuin_config
+        env["PROEFTUIN_HOME"] = str(self.home_dir / ".proeftuin")  # never the platform's state folder
+        env["PROEFTUIN_PILOTS_DIR"] = str(self.home_dir / "pilots")
+        return env
+
+
+def _copy_missing(source: Path, target: Path) -> list[Path]:
+    if target.exists():
+        return []
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, target)
+    return [target.parent, target]
