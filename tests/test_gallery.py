@@ -151,7 +151,7 @@ def test_kiosk_feedback_is_stored_without_text_and_exported(kiosk, tmp_path):
         page.get_by_label("Vraag of melding").fill("Waar vraag ik een parkeerkaart aan? Mijn nummerplaat is 1-ABC-123.")
         page.get_by_role("button", name="Doorsturen").click()
         expect(page.get_by_label("Beslissing")).not_to_have_value("", timeout=30000)
-        page.get_by_role("button", name="👍 Ja, nuttig").click()
+        page.get_by_role("button", name="Ja, nuttig", exact=True).click()
         page.get_by_text("Bedankt voor je mening!").wait_for(timeout=30000)
         screenshot(page, "gallery-kiosk")
         assert not serious_axe_violations(page)

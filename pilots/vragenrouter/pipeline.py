@@ -64,9 +64,10 @@ def train(data: pd.DataFrame, params: dict) -> TextRouter:
     if counts.min() < 2:
         raise DataError(f"Elke dienst heeft minstens 2 voorbeelden nodig; {counts.idxmin()!r} heeft er {counts.min()}.",
                         "Voeg voorbeelden toe of laat zeldzame diensten weg.")
+    weights = duplicate_weights(texts)
     estimator = build_estimator(params, int(counts.min()))
-    estimator.fit(texts, labels, clf__sample_weight=duplicate_weights(texts))
-    prior = counts.reindex(estimator.classes_).to_numpy(dtype=float)
+    estimator.fit(texts, labels, clf__sample_weight=weights)
+    prior = pd.Series(weights).groupby(data["label"].to_numpy()).sum().reindex(estimator.classes_).to_numpy()
     return TextRouter(estimator, threshold=float(params["threshold"]), prior_alpha=float(params["prior_alpha"]),
                       class_prior=list(prior / prior.sum()), confidence_member="svc")
 

@@ -129,8 +129,8 @@ def _with_feedback(entry: GalleryEntry, store: FeedbackStore) -> gr.Blocks:
         inner.render()
         gr.Markdown("### Was dit nuttig?")
         with gr.Row():
-            yes = gr.Button("👍 Ja, nuttig")
-            no = gr.Button("👎 Niet nuttig")
+            yes = gr.Button("Ja, nuttig")
+            no = gr.Button("Niet nuttig")
         thanks = gr.Markdown()
 
         def record(verdict: str):

@@ -40,12 +40,15 @@ class HubContext:
     port: int
     isolate: bool
     python: str = sys.executable
+    user_bin: Path | None = None  # where user servers find python/proeftuin; None: the platform's own
+    isolation_problem: str | None = None  # why users are not isolated, in Dutch
 
     @classmethod
     def from_environment(cls) -> HubContext:
         settings = get_settings()
         port = int(os.environ.get(ENV_HUB_PORT) or settings.ports.hub)
-        return cls(settings, find_config_file(), port, should_isolate(settings))
+        isolate, user_bin, problem = isolation(settings)
+        return cls(settings, find_config_file(), port, isolate, user_bin=user_bin, isolation_problem=problem)
 
     # Locations, derived from the state folder (never stored).
     @property
@@ -81,6 +84,11 @@ class HubContext:
     def mlflow_backend_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.ports.mlflow}"
 
+    @property
+    def mlflow_internal_uri(self) -> str:
+        """MLflow for the platform's own processes: the private server, with its /services/mlflow prefix."""
+        return f"{self.mlflow_backend_url}{SERVICE_PREFIX}/mlflow"
+
     def service_url(self, name: str) -> str:
         return f"{self.internal_url}{SERVICE_PREFIX}/{name}"
 
@@ -92,6 +100,14 @@ class HubContext:
     def bin_dir(self) -> Path:
         return Path(self.python).parent
 
+    @property
+    def server_bin(self) -> Path:
+        return self.user_bin or self.bin_dir
+
+    @property
+    def runtime_dir(self) -> Path:
+        return runtime_dir(self.settings)
+
     def environment(self) -> dict[str, str]:
         """Variables every hub-managed service gets, so it reads the same proeftuin.yaml and state."""
         return {
@@ -99,18 +115,57 @@ class HubContext:
             "PROEFTUIN_HOME": str(self.settings.state_dir),
             "PROEFTUIN_PILOTS_DIR": str(self.settings.pilots_dir),
             ENV_HUB_PORT: str(self.port),
-            "MLFLOW_TRACKING_URI": self.mlflow_backend_url,
+            "MLFLOW_TRACKING_URI": self.mlflow_internal_uri,
+            # MLflow 3's background job runner (online scoring, trace archival) is not used here and
+            # costs seven worker processes.
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
             "PYTHONUNBUFFERED": "1",
         }
 
 
-def should_isolate(settings: Settings) -> bool:
-    """A system account per hub user needs root; `auto` isolates exactly when that is possible."""
+def runtime_dir(settings: Settings) -> Path:
+    """A small virtualenv for user servers when the platform's Python is out of their reach."""
+    return settings.state_dir / "runtime" / "venv"
+
+
+def others_can_run(path: Path) -> bool:
+    """Can an unprivileged account execute this file (every folder above it searchable)?"""
+    try:
+        real = path.resolve()
+        return bool(real.stat().st_mode & 0o001) and all(p.stat().st_mode & 0o001 for p in real.parents)
+    except OSError:
+        return False
+
+
+def system_python() -> Path:
+    return Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+
+
+def isolation(settings: Settings, python: str = sys.executable) -> tuple[bool, Path | None, str | None]:
+    """(isolate?, bin folder for user servers, why not isolated). A system account per user needs root,
+    and a Python the accounts may run: the platform's own, else the same version from the OS."""
     root = hasattr(os, "geteuid") and os.geteuid() == 0
-    if settings.hub.isolation == "system-users" and not root:
-        raise ConfigError("hub.isolation is 'system-users', maar het platform draait niet als root.",
-                          "Start `proeftuin up` als root, of zet hub.isolation op 'auto' of 'none'.")
-    return settings.hub.isolation == "system-users" or (settings.hub.isolation == "auto" and root)
+    problem = None
+    user_bin = None
+    if settings.hub.isolation == "none":
+        problem = "hub.isolation staat op 'none' in proeftuin.yaml"
+    elif not root:
+        problem = "het platform draait niet als root, dus er kunnen geen accounts per gebruiker gemaakt worden"
+    elif others_can_run(Path(python)) and others_can_run(Path(sys.prefix) / "pyvenv.cfg"):
+        user_bin = None
+    elif others_can_run(system_python()):
+        user_bin = runtime_dir(settings) / "bin"
+    else:
+        problem = (f"de Python van het platform ({Path(python).resolve()}) is onbereikbaar voor andere accounts "
+                   f"en {system_python()} ontbreekt")
+    if problem and settings.hub.isolation == "system-users":
+        raise ConfigError(f"hub.isolation is 'system-users', maar afscherming is niet mogelijk: {problem}.",
+                          "Start `proeftuin up` als root met een bereikbare Python, of zet hub.isolation op 'auto'.")
+    return problem is None, user_bin, problem
+
+
+def should_isolate(settings: Settings) -> bool:
+    return isolation(settings)[0]
 
 
 # --- the config functions -------------------------------------------------------------------------
@@ -188,7 +243,7 @@ def update_spawner(c, hub: HubContext) -> None:
     """JupyterLab per user, home in the state folder, tracking URI and credentials in the environment."""
     cfg = hub.settings.hub
     c.JupyterHub.spawner_class = "proeftuin.hub_spawner.ProeftuinSpawner"
-    c.Spawner.cmd = [str(hub.bin_dir / "jupyterhub-singleuser")]
+    c.Spawner.cmd = [str(hub.server_bin / "python"), "-m", "jupyterhub.singleuser"]
     c.Spawner.default_url = "/lab"
     c.Spawner.start_timeout = cfg.start_timeout
     c.Spawner.http_timeout = cfg.start_timeout
@@ -203,7 +258,7 @@ def update_spawner(c, hub: HubContext) -> None:
     c.ProeftuinSpawner.pilots_dir = str(hub.settings.pilots_dir)
     c.ProeftuinSpawner.templates_dir = str(hub.settings.project_root / "templates")
     c.ProeftuinSpawner.proeftuin_config = str(hub.config_file)
-    c.ProeftuinSpawner.bin_dir = str(hub.bin_dir)
+    c.ProeftuinSpawner.bin_dir = str(hub.server_bin)
 
 
 def update_services(c, hub: HubContext) -> None:
@@ -271,6 +326,31 @@ def ensure_hub_state(hub: HubContext) -> None:
     # User accounts need to pass through to their homes, never to list or read the rest.
     state.chmod(0o711 if hub.isolate else 0o700)
     hub.homes_dir.chmod(0o711 if hub.isolate else 0o700)
+    if hub.isolate and hub.user_bin is not None:
+        ensure_user_runtime(hub)
+
+
+def ensure_user_runtime(hub: HubContext) -> Path:
+    """A virtualenv on the OS's Python that sees the platform's packages (read-only), for user servers."""
+    import subprocess
+
+    venv = hub.runtime_dir
+    site = next(Path(sys.prefix).glob("lib/python3*/site-packages"))
+    if not (venv / "bin" / "python").exists():
+        subprocess.run([str(system_python()), "-m", "venv", "--without-pip", str(venv)],  # noqa: S603
+                       check=True, capture_output=True)
+    target = next(venv.glob("lib/python3*/site-packages"))
+    (target / "proeftuin-platform.pth").write_text(f"import site; site.addsitedir({str(site)!r})\n")
+    python = venv / "bin" / "python"
+    for name, module in (("proeftuin", "proeftuin.cli"), ("mlflow", "mlflow.cli")):
+        script = venv / "bin" / name
+        script.write_text(f"#!{python}\nimport sys\nfrom {module} import {'main' if name == 'proeftuin' else 'cli'}"
+                          f" as entry\nsys.exit(entry())\n")
+        script.chmod(0o755)
+    for folder in (hub.settings.state_dir / "runtime", *venv.rglob("*"), venv):
+        if folder.is_dir():
+            folder.chmod(0o755)
+    return venv
 
 
 def ensure_admin_password(path: Path) -> tuple[str, bool]:

@@ -154,8 +154,8 @@ def ensure_champions(hub: HubContext, say: Say, params: tuple[str, ...] = ()) ->
     say(f"Kampioensmodel trainen voor: {', '.join(missing)} (eenmalig, even geduld)…")
     log = (hub.hub_dir / "mlflow-training.log").open("a")
     server = subprocess.Popen(mlflow_backend_command(hub), stdout=log, stderr=subprocess.STDOUT,  # noqa: S603
-                              start_new_session=True)
-    uri = f"{hub.mlflow_backend_url}{SERVICE_PREFIX}/mlflow"
+                              start_new_session=True, env={**os.environ, **hub.environment()})
+    uri = hub.mlflow_internal_uri
     try:
         _wait_http(f"{uri}/health", server, "MLflow", 180)
         env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PROEFTUIN_CONFIG": str(hub.config_file)}
@@ -191,13 +191,14 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
                         "statusmap; vanuit notebooks kan je er lezen maar geen modellen in loggen. Zie "
                         "docs/developer/hub.md.", fg="yellow"))
     if not hub.isolate:
-        say(click.style("Let op: gebruikers zijn NIET van elkaar afgeschermd. Het platform draait niet als root, "
-                        "dus alle notebooks draaien onder jouw account en kunnen elkaars bestanden en de statusmap "
-                        "lezen. Gebruik dit alleen voor een proef met één team; start als root voor afscherming.",
-                        fg="yellow", bold=True))
+        say(click.style(f"Let op: gebruikers zijn NIET van elkaar afgeschermd ({hub.isolation_problem}). Alle "
+                        "notebooks draaien onder één account en kunnen elkaars bestanden, de hubdatabank en de "
+                        "statusmap lezen. Gebruik dit alleen voor een proef met één team; start als root voor "
+                        "afscherming.", fg="yellow", bold=True))
     env = {**os.environ, "PROEFTUIN_CONFIG": str(hub.config_file), ENV_HUB_PORT: str(hub.port),
            "PROEFTUIN_HOME": str(hub.settings.state_dir)}
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops as cleanly as Ctrl-C
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     log_path = hub.hub_dir / "jupyterhub.log"
     log = log_path.open("a")
     process = subprocess.Popen(  # noqa: S603 (fixed argv)

@@ -326,7 +326,7 @@ def make_app(name: str, hub: HubContext) -> web.Application:
     routes: list = [(f"{prefix}/oauth_callback", HubOAuthCallbackHandler)]
     if name == "mlflow":
         layer.upstream = hub.mlflow_backend_url
-        layer.policy = Policy(_mlflow_fetch(f"{hub.mlflow_backend_url}{prefix}"), _pilots_loader(hub))
+        layer.policy = Policy(_mlflow_fetch(hub.mlflow_internal_uri), _pilots_loader(hub))
         routes.append((f"{prefix}(/.*)?", ProxyHandler, {"layer": layer}))
     elif name == "gallery":
         layer.upstream, layer.strip_prefix, layer.preserve_host = \
@@ -347,6 +347,7 @@ def make_app(name: str, hub: HubContext) -> web.Application:
 
 
 def main(argv: list[str] | None = None) -> None:
+    _exit_on_signals()
     logging.basicConfig(level=logging.INFO, format="[%(levelname).1s %(asctime)s %(name)s] %(message)s")
     name = (argv or sys.argv[1:] or [""])[0]
     hub = HubContext.from_environment()
@@ -360,6 +361,14 @@ async def serve(name: str, hub: HubContext) -> None:
     app.listen(port, "127.0.0.1", max_body_size=MAX_BODY, max_buffer_size=MAX_BODY, xheaders=True)
     log.info("%s sign-on layer on http://127.0.0.1:%d%s/%s/", name, port, SERVICE_PREFIX, name)
     await asyncio.Event().wait()
+
+
+def _exit_on_signals() -> None:
+    """The hub stops a service with SIGINT, then SIGTERM: both end it, even if SIGINT was inherited ignored."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ def _wait_for_mlflow(hub: HubContext, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{hub.mlflow_backend_url}{SERVICE_PREFIX}/mlflow/health", timeout=3):  # noqa: S310
+            with urllib.request.urlopen(f"{hub.mlflow_internal_uri}/health", timeout=3):  # noqa: S310
                 return
         except OSError:
             time.sleep(1)
@@ -87,17 +87,52 @@ def run_gallery(hub: HubContext) -> None:
                 log_level="warning", timeout_graceful_shutdown=5)
 
 
+def run_mlflow(hub: HubContext) -> int:
+    """MLflow (a launcher plus its uvicorn server) as one process group: when any part dies, all of it
+    goes, and the hub starts it again."""
+    import signal
+    import subprocess
+
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    process = subprocess.Popen(mlflow_backend_command(hub), env=env, start_new_session=True)  # noqa: S603
+    try:
+        code = process.wait()
+        log.error("MLflow stopped with code %s; the hub will start it again", code)
+        return code or 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                process.wait(timeout=5)
+                os.killpg(process.pid, 0)
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                continue
+
+
 def main(argv: list[str] | None = None) -> None:
+    _exit_on_signals()
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
     what = (argv or sys.argv[1:] or [""])[0]
     hub = HubContext.from_environment()
     if what == "mlflow":
-        command = mlflow_backend_command(hub)
-        os.execv(command[0], command)  # noqa: S606 (fixed argv); the hub supervises this process directly
+        sys.exit(run_mlflow(hub))
     elif what == "gallery":
         run_gallery(hub)
     else:
         sys.exit("gebruik: python -m proeftuin.hub_services mlflow|gallery")
+
+
+def _exit_on_signals() -> None:
+    """The hub stops a service with SIGINT, then SIGTERM: both end it, even if SIGINT was inherited ignored."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,470 @@
+"""The real platform: `proeftuin up` (JupyterHub, configurable-http-proxy, MLflow, gallery, docs), real
+single-user JupyterLab servers and a real kernel on them. One hub for the whole module.
+
+The story: sign up and approve a Kortrijk and a Waregem user; the Kortrijk user's notebook logs a run
+through /services/mlflow; Waregem can read it but not change it; anonymous clients get nothing; after a
+restart everything is still there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+LINKED = ("docs", "mkdocs.yml", "pilots", "node_modules", "templates", "src", "package.json")
+KORTRIJK, WAREGEM = "an-kortrijk", "ben-waregem"
+PASSWORD = "proeftuin-test-wachtwoord-42"
+IS_ROOT = os.geteuid() == 0
+
+pytestmark = [
+    pytest.mark.timeout(600),
+    pytest.mark.skipif(not (ROOT / "node_modules" / ".bin" / "configurable-http-proxy").exists(),
+                       reason="configurable-http-proxy is not installed (make install)"),
+]
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets, ports = [], []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sockets.append(sock)
+        ports.append(sock.getsockname()[1])
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def wait_until(check, timeout: float, what: str, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except (httpx.HTTPError, OSError, ValueError, KeyError) as exc:
+            last = exc
+        time.sleep(interval)
+    raise AssertionError(f"{what} did not happen in {timeout:.0f} s (last error: {last})")
+
+
+class Platform:
+    """`proeftuin up` in a throw-away project folder (linked sources, own proeftuin.yaml and state)."""
+
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        self.state = project / "state"
+        hub_port, *others = _free_ports(11)
+        self.port = hub_port
+        config = yaml.safe_load((ROOT / "proeftuin.yaml").read_text())
+        config["state_dir"] = str(self.state)
+        config["ports"] = dict(zip(("hub", "mlflow", "gallery", "docs"), [hub_port, *others[:3]], strict=True))
+        config["hub"] = {"idle_timeout": 3600, "ports": dict(zip(("api", "proxy_api", "mlflow", "gallery", "docs"),
+                                                                 others[3:8], strict=True))}
+        (project / "proeftuin.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        for name in LINKED:
+            (project / name).symlink_to(ROOT / name)
+        self.url = f"http://127.0.0.1:{hub_port}"
+        self.process: subprocess.Popen | None = None
+        self.runs = 0
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PROEFTUIN_", "JUPYTERHUB_"))}
+        return {**env, "PROEFTUIN_CONFIG": str(self.project / "proeftuin.yaml"), "PYTHONUNBUFFERED": "1"}
+
+    def start(self) -> str:
+        self.runs += 1
+        log = self.project / f"up-{self.runs}.log"
+        self.process = subprocess.Popen([str(BIN / "proeftuin"), "up", "--no-train", "--port", str(self.port)],
+                                        cwd=self.project, env=self.env, stdout=log.open("w"),
+                                        stderr=subprocess.STDOUT)
+
+        def ready():
+            assert self.process.poll() is None, f"up exited: {log.read_text()}\n{self.hub_log()}"
+            return "Proeftuin draait op" in log.read_text()
+
+        wait_until(ready, 180, "proeftuin up")
+        return log.read_text()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=150)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def hub_log(self) -> str:
+        path = self.state / "hub" / "jupyterhub.log"
+        return path.read_text()[-4000:] if path.exists() else ""
+
+    def admin_password(self) -> str:
+        return (self.state / "hub" / "admin-password").read_text().strip()
+
+    def service_pid(self, needle: str) -> int | None:
+        """The pid of one of *this* platform's service processes (matched on its PROEFTUIN_CONFIG)."""
+        marker = f"PROEFTUIN_CONFIG={self.project / 'proeftuin.yaml'}".encode()
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+                if needle.encode() in cmdline and marker in (proc / "environ").read_bytes():
+                    return int(proc.name)
+            except OSError:
+                continue
+        return None
+
+
+class Browser:
+    """A person at the hub: cookies, the xsrf token, and an API token once logged in."""
+
+    def __init__(self, url: str) -> None:
+        self.http = httpx.Client(base_url=url, follow_redirects=False, timeout=60)
+        self.token: str | None = None
+
+    def xsrf(self, page: str = "/hub/login") -> str:
+        self.http.get(page)
+        return self.http.cookies.get("_xsrf", path="/hub/") or self.http.cookies.get("_xsrf") or ""
+
+    def login(self, name: str, password: str) -> httpx.Response:
+        xsrf = self.xsrf()
+        return self.http.post("/hub/login", data={"username": name, "password": password, "_xsrf": xsrf})
+
+    def sign_up(self, name: str, organisation: str, password: str = PASSWORD) -> httpx.Response:
+        xsrf = self.xsrf("/hub/signup")
+        return self.http.post("/hub/signup", data={"username": name, "organisation": organisation,
+                                                   "signup_password": password,
+                                                   "signup_password_confirmation": password, "_xsrf": xsrf})
+
+    def new_token(self, name: str) -> str:
+        xsrf = self.http.cookies.get("_xsrf", path="/hub/") or self.http.cookies.get("_xsrf")
+        response = self.http.post(f"/hub/api/users/{name}/tokens", json={"note": "test", "expires_in": 3600},
+                                  headers={"X-XSRFToken": xsrf})
+        assert response.status_code == 201, response.text
+        self.token = response.json()["token"]
+        return self.token
+
+    def api(self, method: str, path: str, **kwargs) -> httpx.Response:
+        headers = {"Authorization": f"token {self.token}", **kwargs.pop("headers", {})}
+        return self.http.request(method, path, headers=headers, **kwargs)
+
+
+def mlflow_api(who: Browser, method: str, endpoint: str, **kwargs) -> httpx.Response:
+    return who.api(method, f"/services/mlflow/api/2.0/mlflow/{endpoint}", **kwargs)
+
+
+async def _execute(ws_url: str, token: str, code: str, timeout: float) -> tuple[str, dict]:
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    conn = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {token}"}))
+    msg_id = uuid.uuid4().hex
+    conn.write_message(json.dumps({
+        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test", "session": uuid.uuid4().hex,
+                   "version": "5.3", "date": ""},
+        "parent_header": {}, "metadata": {}, "channel": "shell",
+        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                    "allow_stdin": False, "stop_on_error": True}}))
+    output, reply, idle = [], None, False
+    deadline = time.monotonic() + timeout
+    while not (reply is not None and idle):
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"kernel did not finish; output so far: {''.join(output)}"
+        raw = await asyncio.wait_for(conn.read_message(), remaining)
+        assert raw is not None, "kernel websocket closed"
+        msg = json.loads(raw)
+        if msg.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        kind = msg["header"]["msg_type"]
+        if kind == "stream":
+            output.append(msg["content"]["text"])
+        elif kind == "error":
+            output.append("\n".join(msg["content"]["traceback"]))
+        elif kind == "execute_reply":
+            reply = msg["content"]
+        elif kind == "status" and msg["content"]["execution_state"] == "idle":
+            idle = True
+    conn.close()
+    return "".join(output), reply
+
+
+def run_in_kernel(who: Browser, name: str, url: str, code: str, timeout: float = 180) -> str:
+    """Execute code in a new kernel on the user's own spawned server (REST API + websocket)."""
+    response = who.api("POST", f"/user/{name}/api/kernels", json={"name": "python3"})
+    assert response.status_code == 201, response.text
+    kernel = response.json()["id"]
+    ws_url = url.replace("http://", "ws://") + f"/user/{name}/api/kernels/{kernel}/channels"
+    try:
+        output, reply = asyncio.run(_execute(ws_url, who.token, code, timeout))
+    finally:
+        who.api("DELETE", f"/user/{name}/api/kernels/{kernel}")
+    assert reply["status"] == "ok", output
+    return output
+
+
+KERNEL_CODE = r"""
+import os
+from pathlib import Path
+
+import mlflow
+
+assert os.environ["MLFLOW_TRACKING_URI"].endswith("/services/mlflow"), os.environ["MLFLOW_TRACKING_URI"]
+experiment = mlflow.set_experiment("kortrijk-verkenning")
+with mlflow.start_run(run_name="eerste-proef", tags={"proeftuin.organisation": os.environ["PROEFTUIN_ORG"]}) as run:
+    mlflow.log_params({"max_rows": 300})
+    mlflow.log_metric("macro_f1", 0.61)
+    mlflow.log_text("Wat we probeerden: een kleine proef.", "notities.txt")
+print("RUN", run.info.run_id, experiment.experiment_id)
+print("ORG", os.environ["PROEFTUIN_ORG"], "HOME", os.environ["HOME"])
+print("SEEDED", sorted(p.name for p in Path.home().iterdir()))
+for secret in SECRETS:
+    try:
+        Path(secret).read_bytes()[:1]
+        print("READABLE", secret)
+    except OSError:
+        print("DENIED", secret)
+"""
+
+
+@pytest.fixture(scope="module")
+def platform():
+    project = Path(tempfile.mkdtemp(prefix="proeftuin-hub-", dir="/tmp"))
+    project.chmod(0o755)  # system accounts must reach the code and their homes below it
+    hub = Platform(project)
+    try:
+        output = hub.start()
+        yield hub, output
+    finally:
+        hub.stop()
+        if IS_ROOT:
+            for name in (KORTRIJK, WAREGEM):
+                subprocess.run(["userdel", f"pt-{name}"], capture_output=True)
+                subprocess.run(["groupdel", f"pt-{name}"], capture_output=True)
+        if os.environ.get("PROEFTUIN_KEEP_TEST_HUB"):
+            print(f"hub test folder kept: {project}")
+        else:
+            shutil.rmtree(project, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def people(platform):
+    """Admin, Kortrijk and Waregem users, signed up and approved through the hub's own pages."""
+    hub, _ = platform
+    admin = Browser(hub.url)
+    assert admin.login("beheerder", hub.admin_password()).status_code == 302, hub.hub_log()
+    admin.new_token("beheerder")
+    users = {}
+    for name, org in ((KORTRIJK, "kortrijk"), (WAREGEM, "waregem")):
+        person = Browser(hub.url)
+        response = person.sign_up(name, org)
+        assert response.status_code == 200 and "beheerder" in response.text, response.text
+        refused = person.login(name, PASSWORD)
+        assert refused.status_code == 403 and "nog niet goedgekeurd" in refused.text
+        assert admin.http.get(f"/hub/authorize/{name}").status_code == 302
+        assert person.login(name, PASSWORD).status_code == 302
+        person.new_token(name)
+        users[name] = person
+    return admin, users[KORTRIJK], users[WAREGEM]
+
+
+@pytest.fixture(scope="module")
+def logged_run(platform, people):
+    """The Kortrijk user's server runs code in a real kernel that logs a run through /services/mlflow."""
+    hub, _ = platform
+    _, kortrijk, _ = people
+    response = kortrijk.api("POST", f"/hub/api/users/{KORTRIJK}/server")
+    assert response.status_code in (201, 202), response.text
+
+    def ready():
+        model = kortrijk.api("GET", f"/hub/api/users/{KORTRIJK}").json()
+        server = model["servers"].get("")
+        return server and server["ready"]
+
+    wait_until(ready, 120, "the Kortrijk server to start")
+    secrets = [str(hub.state / "hub" / "jupyterhub.sqlite"), str(hub.state / "hub" / "admin-password"),
+               str(hub.state / "mlflow" / "mlflow.db")]
+    code = f"SECRETS = {secrets!r}\n" + KERNEL_CODE
+    output = run_in_kernel(kortrijk, KORTRIJK, hub.url, code)
+    run_id, experiment_id = next(line.split()[1:] for line in output.splitlines() if line.startswith("RUN "))
+    return {"run_id": run_id, "experiment_id": experiment_id, "output": output}
+
+
+def test_up_prints_address_and_admin_password_location(platform):
+    hub, output = platform
+    assert f"Proeftuin draait op {hub.url}/" in output
+    password_file = hub.state / "hub" / "admin-password"
+    assert str(password_file) in output and hub.admin_password() in output
+    assert password_file.stat().st_mode & 0o777 == 0o600
+    if not IS_ROOT:
+        assert "NIET van elkaar afgeschermd" in output
+
+
+def test_groups_are_the_organisations(platform, people):
+    admin, _, _ = people
+    groups = {g["name"]: g for g in admin.api("GET", "/hub/api/groups").json()}
+    assert KORTRIJK in groups["kortrijk"]["users"] and WAREGEM in groups["waregem"]["users"]
+    assert WAREGEM not in groups["kortrijk"]["users"]
+
+
+def test_bad_sign_ups_and_logins_get_a_dutch_message(platform, people):
+    hub, _ = platform
+    stranger = Browser(hub.url)
+    unknown = stranger.sign_up("carla", "atlantis")
+    assert unknown.status_code == 400 and "Onbekende organisatie" in unknown.text
+    wrong = stranger.login(KORTRIJK, "niet-het-wachtwoord")
+    assert wrong.status_code == 403 and "wachtwoord is fout" in wrong.text
+    assert Browser(hub.url).http.get("/hub/api/user").status_code == 403
+
+
+def test_users_reach_only_their_own_server(platform, people, logged_run):
+    _, kortrijk, waregem = people
+    assert kortrijk.api("GET", f"/user/{KORTRIJK}/api/contents").status_code == 200
+    assert waregem.api("GET", f"/user/{KORTRIJK}/api/contents").status_code in (403, 404)
+    assert waregem.api("GET", f"/hub/api/users/{KORTRIJK}").status_code in (403, 404)
+
+
+def test_notebook_home_is_seeded_and_isolated(platform, logged_run):
+    hub, _ = platform
+    output = logged_run["output"]
+    assert "ORG kortrijk" in output
+    seeded = next(line for line in output.splitlines() if line.startswith("SEEDED"))
+    assert "Start hier.ipynb" in seeded and "pilots" in seeded
+    home = hub.state / "homes" / KORTRIJK
+    assert (home / "pilots" / "vragenrouter" / "pipeline.py").is_file()
+    if IS_ROOT:
+        assert pwd.getpwuid(home.stat().st_uid).pw_name == f"pt-{KORTRIJK}"
+        assert "READABLE" not in output, output
+        assert output.count("DENIED") == 3
+
+
+def test_run_is_logged_with_the_users_organisation(platform, people, logged_run):
+    _, _, waregem = people
+    found = mlflow_api(waregem, "POST", "runs/search", json={
+        "experiment_ids": [logged_run["experiment_id"]],
+        "filter": "tags.`proeftuin.organisation` = 'kortrijk'"}).json()["runs"]
+    assert [r["info"]["run_id"] for r in found] == [logged_run["run_id"]]
+    tags = {t["key"]: t["value"] for t in found[0]["data"]["tags"]}
+    assert tags["proeftuin.user"] == KORTRIJK
+    experiment = mlflow_api(waregem, "GET", f"experiments/get?experiment_id={logged_run['experiment_id']}").json()
+    experiment_tags = {t["key"]: t["value"] for t in experiment["experiment"]["tags"]}
+    assert experiment_tags["proeftuin.owner"] == "kortrijk"
+    assert experiment["experiment"]["artifact_location"].startswith("mlflow-artifacts:")
+    artifact = waregem.api("GET", f"/services/mlflow/api/2.0/mlflow-artifacts/artifacts/"
+                                  f"{logged_run['experiment_id']}/{logged_run['run_id']}/artifacts/notities.txt")
+    assert artifact.status_code == 200 and "kleine proef" in artifact.text
+
+
+def test_waregem_can_read_but_not_change_the_kortrijk_run(platform, people, logged_run):
+    _, kortrijk, waregem = people
+    run_id, experiment_id = logged_run["run_id"], logged_run["experiment_id"]
+    assert mlflow_api(waregem, "GET", f"runs/get?run_id={run_id}").status_code == 200
+    attempts = [
+        ("runs/log-metric", {"run_id": run_id, "key": "macro_f1", "value": 0.99, "timestamp": 0, "step": 0}),
+        ("runs/set-tag", {"run_id": run_id, "key": "notitie", "value": "van Waregem"}),
+        ("runs/delete", {"run_id": run_id}),
+        ("runs/create", {"experiment_id": experiment_id, "start_time": 0}),
+        ("experiments/set-experiment-tag", {"experiment_id": experiment_id, "key": "proeftuin.organisations",
+                                            "value": "kortrijk,waregem"}),
+    ]
+    for endpoint, body in attempts:
+        response = mlflow_api(waregem, "POST", endpoint, json=body)
+        assert response.status_code == 403, (endpoint, response.text)
+        assert "niet wijzigen" in response.json()["message"] or "beheerder" in response.json()["message"]
+    upload = waregem.api("PUT", f"/services/mlflow/api/2.0/mlflow-artifacts/artifacts/{experiment_id}/{run_id}/"
+                                "artifacts/vals.txt", content=b"x")
+    assert upload.status_code == 403
+    run = mlflow_api(kortrijk, "GET", f"runs/get?run_id={run_id}").json()["run"]
+    assert {m["key"]: m["value"] for m in run["data"]["metrics"]} == {"macro_f1": 0.61}
+    assert run["info"]["lifecycle_stage"] == "active"
+    # Kortrijk cannot log in Waregem's name either.
+    spoof = mlflow_api(kortrijk, "POST", "runs/create", json={
+        "experiment_id": experiment_id, "tags": [{"key": "proeftuin.organisation", "value": "waregem"}]})
+    assert spoof.status_code == 403
+
+
+def test_pilot_experiments_follow_the_manifest(platform, people):
+    """vragenrouter: owner Kortrijk with Waregem participating; Menen is not in it."""
+    hub, _ = platform
+    admin, _, waregem = people
+    created = mlflow_api(waregem, "POST", "experiments/create", json={"name": "vragenrouter"})
+    assert created.status_code == 200, created.text
+    tags = {t["key"]: t["value"] for t in mlflow_api(waregem, "GET", "experiments/get-by-name?experiment_name="
+                                                     "vragenrouter").json()["experiment"]["tags"]}
+    assert tags["proeftuin.owner"] == "kortrijk" and "waregem" in tags["proeftuin.organisations"]
+    assert mlflow_api(admin, "POST", "registered-models/create", json={"name": "andere-pilot"}).status_code == 200
+
+
+def test_anonymous_clients_get_nothing(platform, logged_run):
+    hub, _ = platform
+    anonymous = httpx.Client(base_url=hub.url, follow_redirects=False, timeout=30)
+    for service in ("mlflow", "gallery", "docs"):
+        api = anonymous.get(f"/services/{service}/")
+        assert api.status_code == 401, (service, api.status_code)
+        page = anonymous.get(f"/services/{service}/", headers={"Accept": "text/html"})
+        assert page.status_code == 302 and "/hub/api/oauth2/authorize" in page.headers["location"]
+    search = anonymous.post("/services/mlflow/api/2.0/mlflow/runs/search", json={"experiment_ids": ["0"]})
+    assert search.status_code == 401 and logged_run["run_id"] not in search.text
+    bogus = anonymous.get("/services/mlflow/api/2.0/mlflow/experiments/search",
+                          headers={"Authorization": "Bearer niet-echt"})
+    assert bogus.status_code == 401
+    assert anonymous.get(f"/user/{KORTRIJK}/api/contents").status_code in (302, 403)
+
+
+def test_logged_in_users_reach_every_service(platform, people):
+    _, kortrijk, _ = people
+    assert "Demogalerij" in wait_until(
+        lambda: (r := kortrijk.api("GET", "/services/gallery/")).status_code == 200 and r.text, 120, "gallery")
+    health = kortrijk.api("GET", "/services/gallery/health").json()
+    assert "vragenrouter" in health["demos"]
+    docs = wait_until(lambda: (r := kortrijk.api("GET", "/services/docs/")).status_code == 200 and r.text, 180,
+                      "docs site")
+    assert "<html" in docs.lower()
+
+
+def test_a_dead_service_is_restarted(platform, people):
+    hub, _ = platform
+    _, kortrijk, _ = people
+    pid = hub.service_pid("-m uvicorn")  # MLflow's own server process behind /services/mlflow
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: hub.service_pid("-m uvicorn") not in (None, pid), 90, "the hub restarting MLflow")
+    wait_until(lambda: mlflow_api(kortrijk, "POST", "experiments/search", json={}).status_code == 200, 120,
+               "MLflow to answer again")
+    assert "Service mlflow-server exited" in hub.hub_log()
+
+
+def test_restart_keeps_users_runs_and_notebooks(platform, people, logged_run):
+    hub, _ = platform
+    hub.stop()
+    assert hub.process.returncode == 0
+    output = hub.start()
+    assert "wachtwoord" in output and hub.admin_password() not in output  # printed only the first time
+    again = Browser(hub.url)
+    assert again.login(KORTRIJK, PASSWORD).status_code == 302
+    again.new_token(KORTRIJK)
+    run = mlflow_api(again, "GET", f"runs/get?run_id={logged_run['run_id']}").json()["run"]
+    assert run["data"]["metrics"][0]["value"] == 0.61
+    assert (hub.state / "homes" / KORTRIJK / "Start hier.ipynb").is_file()
+    model = again.api("GET", f"/hub/api/users/{KORTRIJK}").json()
+    assert "kortrijk" in model["groups"]
