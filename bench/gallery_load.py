@@ -18,12 +18,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from _common import ROOT, percentile
 
 import httpx  # noqa: E402
+
+from proeftuin.services import free_port, wait_for_url  # noqa: E402
 
 QUESTIONS = [
     "Treinen op de lijn Kortrijk-Gent hebben elke ochtend vertraging. Wat doet de NMBS daaraan?",
@@ -33,27 +34,6 @@ QUESTIONS = [
     "Wanneer wordt de pensioenbonus afgeschaft en wat betekent dat voor zelfstandigen?",
     "Hoeveel controles op sociale fraude gebeurden in de bouwsector in 2016?",
 ]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server stopped with code {process.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=2)  # noqa: S310
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"{url} did not come up")
 
 
 async def visitor(index: int, base: str, stop_at: float, results: list, errors: list) -> None:
@@ -124,7 +104,7 @@ def main() -> None:
         server = start([*args, str(port)], env, state / f"{name.split()[0]}.log")
         base = f"http://127.0.0.1:{port}{path}"
         try:
-            wait_for(f"{base}/", server)
+            wait_for_url(f"{base}/", server, timeout=300, what=name)
             print(f"{name}: {options.visitors} visitors for {options.seconds:.0f} s…", file=sys.stderr)
             rows[name] = asyncio.run(load(base, options.visitors, options.seconds))
         finally:

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import mlflow
@@ -17,6 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from proeftuin.cli import cli
+from proeftuin.services import free_port  # noqa: F401 (shared with the test modules)
+from proeftuin.services import wait_for_url as wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 PILOTS = ROOT / "pilots"
@@ -66,24 +65,6 @@ def pilots_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         link.symlink_to(csv)
     monkeypatch.setenv("PROEFTUIN_PILOTS_DIR", str(target))
     return target
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"server exited with {process.returncode}"
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"{url} did not come up in {timeout} s")
 
 
 @pytest.fixture(scope="module")

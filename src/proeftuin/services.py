@@ -48,18 +48,29 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_url(url: str, process: subprocess.Popen, timeout: float = 120.0, what: str = "De dienst") -> None:
+    """Poll `url` until it answers, failing early (with a message) when the process has stopped."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise ProeftuinError(f"De MLflow-server stopte meteen (code {process.returncode}).",
+            raise ProeftuinError(f"{what} stopte meteen (code {process.returncode}).",
                                  "Bekijk de meldingen hierboven; controleer of de statusmap beschrijfbaar is.")
         try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2):  # noqa: S310 (loopback http)
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (loopback http)
                 return
         except OSError:
             time.sleep(0.3)
-    raise ProeftuinError(f"De MLflow-server antwoordt niet op {url} na {timeout:.0f} s.")
+    raise ProeftuinError(f"{what} antwoordt niet op {url} na {timeout:.0f} s.")
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    wait_for_url(f"{url}/health", process, timeout, "De MLflow-server")
 
 
 def run_mlflow_server(settings: Settings, host: str, port: int) -> int:
