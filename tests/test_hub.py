@@ -463,7 +463,8 @@ def test_restart_keeps_users_runs_and_notebooks(platform, people, logged_run):
     again = Browser(hub.url)
     assert again.login(KORTRIJK, PASSWORD).status_code == 302
     again.new_token(KORTRIJK)
-    run = mlflow_api(again, "GET", f"runs/get?run_id={logged_run['run_id']}").json()["run"]
+    run = wait_until(lambda: mlflow_api(again, "GET", f"runs/get?run_id={logged_run['run_id']}").json()["run"], 120,
+                     "the run to be found after the restart")
     assert run["data"]["metrics"][0]["value"] == 0.61
     assert (hub.state / "homes" / KORTRIJK / "Start hier.ipynb").is_file()
     model = again.api("GET", f"/hub/api/users/{KORTRIJK}").json()

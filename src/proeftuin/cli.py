@@ -325,8 +325,12 @@ def _register_optional_commands() -> None:
     from proeftuin.cli_docs import docs
     from proeftuin.cli_hub import up
     from proeftuin.cli_privacy import scrub
+    from proeftuin.cli_templates import kennisbank, new, update
 
     cli.add_command(scrub)
+    cli.add_command(new)
+    cli.add_command(update)
+    cli.add_command(kennisbank)
     cli.add_command(docs)
     cli.add_command(up)
 

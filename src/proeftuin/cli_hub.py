@@ -13,7 +13,8 @@ from proeftuin.settings import get_settings
 @click.command("up")
 @click.option("--port", type=int, default=None, help="Poort van de hub (standaard uit proeftuin.yaml: 8000).")
 @click.option("--no-train", is_flag=True,
-              help="Geen kampioensmodellen trainen voor pilots zonder model (sneller; de galerij toont dan 'nog geen model').")
+              help="Geen kampioensmodellen trainen voor pilots zonder model "
+                   "(sneller; de galerij toont dan 'nog geen model').")
 def up(port: int | None, no_train: bool) -> None:
     """Start het platform: één login voor notebooks, MLflow, de galerij en de kennissite.
 

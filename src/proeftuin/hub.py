@@ -254,9 +254,9 @@ def update_spawner(c, hub: HubContext) -> None:
     c.ProeftuinSpawner.isolate = hub.isolate
     c.ProeftuinSpawner.organisations = [o.slug for o in hub.settings.organisations]
     c.ProeftuinSpawner.tracking_uri = hub.service_url("mlflow")
-    c.ProeftuinSpawner.seed_notebook = str(hub.settings.project_root / "templates" / "start-hier.ipynb")
+    c.ProeftuinSpawner.seed_notebook = str(REPO_ROOT / "templates" / "start-hier.ipynb")
     c.ProeftuinSpawner.pilots_dir = str(hub.settings.pilots_dir)
-    c.ProeftuinSpawner.templates_dir = str(hub.settings.project_root / "templates")
+    c.ProeftuinSpawner.templates_dir = str(REPO_ROOT / "templates")
     c.ProeftuinSpawner.proeftuin_config = str(hub.config_file)
     c.ProeftuinSpawner.bin_dir = str(hub.server_bin)
 

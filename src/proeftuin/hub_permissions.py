@@ -30,7 +30,8 @@ TAG_USER = "proeftuin.user"
 PROTECTED_EXPERIMENT_TAGS = {TAG_OWNER, TAG_ORGS}
 
 API = re.compile(r"^/(?:ajax-)?api/[23]\.0/mlflow/(?P<endpoint>.+?)/?$")
-ARTIFACTS = re.compile(r"^/(?:ajax-)?api/2\.0/mlflow-artifacts/(?:artifacts|mpu/(?:create|complete|abort))/(?P<path>.*)$")
+ARTIFACTS = re.compile(
+    r"^/(?:ajax-)?api/2\.0/mlflow-artifacts/(?:artifacts|mpu/(?:create|complete|abort))/(?P<path>.*)$")
 LOGGED_MODEL = re.compile(r"^logged-models/(?P<id>[^/]+)(?:/.*)?$")
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}

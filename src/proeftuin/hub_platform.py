@@ -21,8 +21,14 @@ from pathlib import Path
 import click
 
 from proeftuin.errors import ProeftuinError
-from proeftuin.hub import ENV_HUB_PORT, HUB_CONFIG_FILE, SERVICE_PREFIX, HubContext, ensure_admin_password, \
-    ensure_hub_state
+from proeftuin.hub import (
+    ENV_HUB_PORT,
+    HUB_CONFIG_FILE,
+    SERVICE_PREFIX,
+    HubContext,
+    ensure_admin_password,
+    ensure_hub_state,
+)
 
 Say = Callable[[str], None]
 
@@ -34,7 +40,8 @@ def ensure_proxy_installed(hub: HubContext, say: Say) -> None:
     npm = shutil.which("npm")
     if npm is None:
         raise ProeftuinError("configurable-http-proxy ontbreekt en npm is niet gevonden.",
-                             "Installeer Node.js en npm (bv. `apt-get install nodejs npm`) en start `proeftuin up` opnieuw.")
+                             "Installeer Node.js en npm (bv. `apt-get install nodejs npm`) en start "
+                             "`proeftuin up` opnieuw.")
     say("configurable-http-proxy installeren met npm…")
     result = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],  # noqa: S603
                             cwd=hub.settings.project_root, capture_output=True, text=True)
@@ -206,6 +213,11 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_http(f"{hub.internal_url}/hub/health", process, "De hub", 120)
+        try:
+            _wait_http(f"{hub.mlflow_internal_uri}/health", process, "MLflow", 180)
+        except ProeftuinError as exc:
+            say(click.style(f"Let op: {exc.message} De hub draait wel; zie {hub.hub_dir / 'jupyterhub.log'}.",
+                            fg="yellow"))
         say(click.style(f"Proeftuin draait op {hub.public_url}/", fg="green", bold=True))
         say(f"  notebooks  {hub.public_url}/hub/home")
         for name, title in (("mlflow", "MLflow"), ("gallery", "galerij"), ("docs", "kennissite")):

@@ -31,7 +31,8 @@ def ensure_system_user(name: str, home: Path) -> pwd.struct_passwd:
         return pwd.getpwnam(name)
     except KeyError:
         subprocess.run(  # noqa: S603 (fixed argv, validated name)
-            ["useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/bin/bash", "--user-group",
+            [shutil.which("useradd") or "/usr/sbin/useradd", "--no-create-home", "--home-dir", str(home),
+             "--shell", "/bin/bash", "--user-group",
              "--comment", "Proeftuin-gebruiker", name], check=True, capture_output=True, text=True)
         return pwd.getpwnam(name)
 
@@ -105,6 +106,12 @@ class ProeftuinSpawner(LocalProcessSpawner):
             os.chdir(home)
 
         return preexec
+
+    def get_args(self):
+        args = super().get_args()
+        if not self.isolate and os.geteuid() == 0:
+            args.append("--allow-root")  # hub.isolation: none as root; `up` warns that nothing is isolated
+        return args
 
     def user_env(self, env):
         env["USER"] = system_username(self.user.name) if self.isolate else pwd.getpwuid(os.getuid()).pw_name

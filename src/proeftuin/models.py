@@ -82,6 +82,70 @@ def log_text_router(router: TextRouter, workdir: Path, example_texts: list[str])
     return info.model_uri
 
 
+class ScenarioPyfunc(mlflow.pyfunc.PythonModel):
+    """pyfunc face of a ScenarioModel (stored as JSON): one scenario per row, savings per type out."""
+
+    def load_context(self, context: Any) -> None:
+        from proeftuin.scenario import ScenarioModel
+
+        self.scenario = ScenarioModel.from_json(Path(context.artifacts["model"]).read_text(encoding="utf-8"))
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        return self.scenario.predict(model_input)
+
+
+class SurveyPyfunc(mlflow.pyfunc.PythonModel):
+    """pyfunc face of a SurveyProfiler (JSON): answers in, area scores, profile and training track out."""
+
+    def load_context(self, context: Any) -> None:
+        from proeftuin.survey import SurveyProfiler
+
+        self.profiler = SurveyProfiler.from_json(Path(context.artifacts["model"]).read_text(encoding="utf-8"))
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        return self.profiler.predict(model_input)
+
+
+class RetrieverPyfunc(mlflow.pyfunc.PythonModel):
+    """pyfunc face of a Retriever (sparse matrices + JSON): a `vraag` column in, best passages out."""
+
+    def load_context(self, context: Any) -> None:
+        from proeftuin.retrieval import Retriever
+
+        self.retriever = Retriever.load(Path(context.artifacts["index"]))
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        return self.retriever.predict(model_input)
+
+
+def log_retriever(model: Any, workdir: Path) -> str:
+    """Log a Retriever's index folder (no pickle) with its models-from-code entry; returns the model URI."""
+    folder = model.save(workdir / "index")
+    info = mlflow.pyfunc.log_model(
+        name=MODEL_NAME,
+        python_model=str(ENTRY_DIR / "retrieval.py"),
+        artifacts={"index": str(folder)},
+        pip_requirements=_requirements(),
+    )
+    return info.model_uri
+
+
+def log_json_model(model: Any, workdir: Path, entry: str) -> str:
+    """Log a model that is plain data (`to_json()`) with its models-from-code entry; returns the model URI.
+
+    No signature: inputs may come as integers or decimals, and MLflow refuses int where it logged float.
+    """
+    path = workdir / "model.json"
+    path.write_text(model.to_json(), encoding="utf-8")
+    info = mlflow.pyfunc.log_model(
+        name=MODEL_NAME,
+        python_model=str(ENTRY_DIR / entry),
+        artifacts={"model": str(path)},
+        pip_requirements=_requirements(),
+    )
+    return info.model_uri
+
+
 def load_model(uri: str) -> Any:
     """A pyfunc model from a run or the registry, with a Dutch message when it does not exist."""
     try:

@@ -87,6 +87,9 @@ class Manifest(_Strict):
     human_oversight: HumanOversight
     ai_act: AiAct
     forked_from: str | None = None
+    restrictions: list[str] = Field(
+        [], description="What the pilot must never be used for (Dutch), e.g. decisions about individual employees."
+    )
 
     @field_validator("participants")
     @classmethod

@@ -123,6 +123,20 @@ def run_pilot(
 def _log_model(model: Any, workdir: Path, test: pd.DataFrame) -> str:
     if isinstance(model, TextRouter):
         return log_text_router(model, workdir, test[TEXT].head(2).tolist())
+    from proeftuin.models import log_json_model
+    from proeftuin.scenario import ScenarioModel
+    from proeftuin.survey import SurveyProfiler
+
+    if isinstance(model, ScenarioModel):
+        return log_json_model(model, workdir, "scenario.py")
+    if isinstance(model, SurveyProfiler):
+        return log_json_model(model, workdir, "survey.py")
+    from proeftuin.retrieval import Retriever
+
+    if isinstance(model, Retriever):
+        from proeftuin.models import log_retriever
+
+        return log_retriever(model, workdir)
     raise ProeftuinError(f"Geen manier bekend om een model van type {type(model).__name__} op te slaan.")
 
 
@@ -144,3 +158,30 @@ def _log_evaluation_artifacts(client, run_id: str, pilot: Pilot, model: Any, tes
         sample[TEXT] = sample[TEXT].str.slice(0, 500)
         sample, _ = scrub_frame(sample, [TEXT])  # whatever the manifest says: samples are always scrubbed
         client.log_text(run_id, sample.to_csv(index=False), "samples/predictions.csv")
+    _log_scenario_artifacts(client, run_id, model)
+    _log_survey_artifacts(client, run_id, model)
+
+
+def _log_scenario_artifacts(client, run_id: str, model: Any) -> None:
+    """What-if curve and adoption forecast of a scenario model, as plots and tables."""
+    from proeftuin.scenario import ScenarioModel, adoption_forecast_figure, scenario_curve_figure
+
+    if not isinstance(model, ScenarioModel):
+        return
+
+    curve = model.curve()
+    client.log_figure(run_id, scenario_curve_figure(curve, model.activation), "plots/scenario_curve.png")
+    client.log_text(run_id, curve.to_csv(index=False), "scenario/curve.csv")
+    client.log_dict(run_id, model.savings(), "scenario/savings_default.json")
+    client.log_figure(run_id, adoption_forecast_figure(model), "plots/adoption_forecast.png")
+
+
+def _log_survey_artifacts(client, run_id: str, model: Any) -> None:
+    """Profile chart and the published aggregates (groups under the minimum size withheld)."""
+    from proeftuin.survey import SurveyProfiler, profile_figure
+
+    if not isinstance(model, SurveyProfiler):
+        return
+    client.log_figure(run_id, profile_figure(model), "plots/profiles.png")
+    client.log_dict(run_id, {"profiles": model.names, "tracks": model.tracks}, "survey/profiles.json")
+    client.log_text(run_id, pd.DataFrame(model.aggregates).to_csv(index=False), "survey/aggregates.csv")

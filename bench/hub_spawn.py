@@ -1,0 +1,204 @@
+"""N users log in and start their notebook server at once: p50/p95 time to a ready server.
+
+Proeftuin's hub (`proeftuin up --no-train`: NativeAuthenticator, ProeftuinSpawner with seeded homes and,
+as root, a system account per user, plus the MLflow/gallery/docs services) side by side with a plain
+JupyterHub (DummyAuthenticator, SimpleLocalProcessSpawner, no services), same proxy and same JupyterLab.
+Goal: p95 within 10 s for 20 users on 2 cores.
+
+    python bench/hub_spawn.py [--users 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import yaml
+from _common import ROOT, percentile
+
+BIN = Path(sys.executable).parent
+PASSWORD = "bench-wachtwoord-12345"
+
+
+def free_ports(count: int) -> list[int]:
+    socks = [socket.socket() for _ in range(count)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def wait(check, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (httpx.HTTPError, OSError):
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{what} did not happen in {timeout:.0f} s")
+
+
+class Person:
+    def __init__(self, url: str) -> None:
+        self.http = httpx.Client(base_url=url, follow_redirects=False, timeout=120)
+
+    def xsrf(self, page: str) -> str:
+        self.http.get(page)
+        return self.http.cookies.get("_xsrf", path="/hub/") or self.http.cookies.get("_xsrf") or ""
+
+    def login(self, name: str, password: str) -> None:
+        response = self.http.post("/hub/login", data={"username": name, "password": password,
+                                                      "_xsrf": self.xsrf("/hub/login")})
+        assert response.status_code == 302, (name, response.status_code, response.text[:300])
+
+    def spawn_and_wait(self, name: str) -> None:
+        xsrf = self.http.cookies.get("_xsrf", path="/hub/") or self.http.cookies.get("_xsrf")
+        response = self.http.post(f"/hub/api/users/{name}/server", headers={"X-XSRFToken": xsrf})
+        assert response.status_code in (201, 202), response.text
+
+        def ready():
+            server = self.http.get(f"/hub/api/users/{name}", headers={"X-XSRFToken": xsrf}).json()["servers"].get("")
+            if not server:
+                raise SystemExit(f"the server of {name} failed to start (see the hub's log)")
+            return server["ready"]
+
+        wait(ready, 300, f"server of {name}")
+
+
+def timed_login_and_spawn(url: str, name: str, password: str) -> float:
+    start = time.perf_counter()
+    person = Person(url)
+    person.login(name, password)
+    person.spawn_and_wait(name)
+    return time.perf_counter() - start
+
+
+def run_concurrently(url: str, names: list[str], password: str) -> list[float]:
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        return list(pool.map(lambda n: timed_login_and_spawn(url, n, password), names))
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=180)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def proeftuin(users: int, folder: Path) -> list[float]:
+    project = folder / "proeftuin"
+    project.mkdir(mode=0o755)
+    hub_port, *others = free_ports(11)
+    config = yaml.safe_load((ROOT / "proeftuin.yaml").read_text())
+    config["state_dir"] = str(project / "state")
+    config["ports"] = dict(zip(("hub", "mlflow", "gallery", "docs"), [hub_port, *others[:3]], strict=True))
+    config["hub"] = {"ports": dict(zip(("api", "proxy_api", "mlflow", "gallery", "docs"), others[3:8], strict=True))}
+    (project / "proeftuin.yaml").write_text(yaml.safe_dump(config))
+    for name in ("docs", "mkdocs.yml", "pilots", "node_modules", "templates", "src", "package.json"):
+        (project / name).symlink_to(ROOT / name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PROEFTUIN_"))}
+    env["PROEFTUIN_CONFIG"] = str(project / "proeftuin.yaml")
+    log = project / "up.log"
+    process = subprocess.Popen([str(BIN / "proeftuin"), "up", "--no-train"], cwd=project, env=env,
+                               stdout=log.open("w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{hub_port}"
+    names = [f"bench{i:02d}" for i in range(users)]
+    try:
+        wait(lambda: "Proeftuin draait op" in log.read_text(), 240, "proeftuin up")
+        admin = Person(url)
+        admin.login("beheerder", (project / "state" / "hub" / "admin-password").read_text().strip())
+        for name in names:
+            person = Person(url)
+            xsrf = person.xsrf("/hub/signup")
+            person.http.post("/hub/signup", data={"username": name, "organisation": "kortrijk", "_xsrf": xsrf,
+                                                  "signup_password": PASSWORD,
+                                                  "signup_password_confirmation": PASSWORD})
+            admin.http.get(f"/hub/authorize/{name}")
+        time.sleep(5)  # let the services finish starting: measure spawns, not the platform's start
+        return run_concurrently(url, names, PASSWORD)
+    finally:
+        stop(process)
+        if os.geteuid() == 0:
+            for name in names:
+                subprocess.run(["userdel", f"pt-{name}"], capture_output=True)
+                subprocess.run(["groupdel", f"pt-{name}"], capture_output=True)
+
+
+BASELINE_CONFIG = """
+c = get_config()
+c.JupyterHub.bind_url = "http://127.0.0.1:{port}/"
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:{api}"
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_api}"
+c.ConfigurableHTTPProxy.command = ["{chp}"]
+c.JupyterHub.db_url = "sqlite:///{folder}/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = "{folder}/cookie_secret"
+c.JupyterHub.authenticator_class = "dummy"
+c.DummyAuthenticator.password = "{password}"
+c.Authenticator.allow_all = True
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = "{folder}/homes/{{username}}"
+c.Spawner.cmd = ["{singleuser}"]
+c.Spawner.default_url = "/lab"
+c.Spawner.start_timeout = 120  # the same timeouts as Proeftuin's (hub.start_timeout)
+c.Spawner.http_timeout = 120
+c.Spawner.args = {args}
+"""
+
+
+def baseline(users: int, folder: Path) -> list[float]:
+    work = folder / "baseline"
+    work.mkdir()
+    port, api, proxy_api = free_ports(3)
+    (work / "jupyterhub_config.py").write_text(BASELINE_CONFIG.format(
+        port=port, api=api, proxy_api=proxy_api, folder=work, password=PASSWORD,
+        chp=ROOT / "node_modules" / ".bin" / "configurable-http-proxy", singleuser=BIN / "jupyterhub-singleuser",
+        args=["--allow-root"] if os.geteuid() == 0 else []))
+    process = subprocess.Popen([str(BIN / "jupyterhub"), "-f", str(work / "jupyterhub_config.py")], cwd=work,
+                               stdout=(work / "hub.log").open("w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait(lambda: httpx.get(f"{url}/hub/health", timeout=3).status_code == 200, 120, "plain JupyterHub")
+        return run_concurrently(url, [f"plain{i:02d}" for i in range(users)], PASSWORD)
+    finally:
+        stop(process)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=20)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="hub-spawn-", dir="/tmp"))
+    folder.chmod(0o755)
+    try:
+        plain = baseline(args.users, folder) if not os.environ.get("BENCH_ONLY_PROEFTUIN") else [1.0]
+        ours = proeftuin(args.users, folder)
+    finally:
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(folder, ignore_errors=True)
+    print(f"{args.users} users log in and start a server at once ({os.cpu_count()} cores, "
+          f"{'as root: a system account per user' if os.geteuid() == 0 else 'not root: no isolation'})")
+    print(f"{'':<40}{'p50 (s)':>10}{'p95 (s)':>10}{'max (s)':>10}")
+    for label, times in (("plain JupyterHub (SimpleLocalProcess)", plain), ("Proeftuin (up, isolated spawner)", ours)):
+        print(f"{label:<40}{percentile(times, 50):>10.1f}{percentile(times, 95):>10.1f}{max(times):>10.1f}")
+    print(f"ratio Proeftuin / plain: p50 {percentile(ours, 50) / percentile(plain, 50):.2f}x, "
+          f"p95 {percentile(ours, 95) / percentile(plain, 95):.2f}x; goal p95 <= 10 s: "
+          f"{'met' if percentile(ours, 95) <= 10 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

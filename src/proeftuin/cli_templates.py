@@ -1,0 +1,221 @@
+"""`proeftuin new`, `update` (pilots from templates, forks) and `kennisbank` (questions answered from documents)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from proeftuin.errors import ProeftuinError
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def _emit(value) -> None:
+    import json
+
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+@click.command()
+@click.option("--template", "template", default=None,
+              help="Sjabloon: text-classification, retrieval-qa, tabular-scenario of survey-profiles.")
+@click.option("--from", "source", default=None, metavar="PILOT",
+              help="Hergebruik een bestaande pilot voor je eigen organisatie.")
+@click.option("--org", default=None, help="Organisatie die de nieuwe pilot trekt (slug uit proeftuin.yaml).")
+@click.option("--title", default=None, help="Titel van de pilot.")
+@click.option("--slug", default=None, help="Korte naam (map), standaard afgeleid van de titel.")
+@click.option("--question", default=None, help="De vraag uit de organisatie (standaard die van het sjabloon).")
+@click.option("--option", "options", multiple=True, metavar="SLEUTEL=WAARDE",
+              help="Een optie van het sjabloon, bv. --option with_baseline=false.")
+@click.option("--json", "as_json", is_flag=True, help="Resultaat als JSON.")
+def new(template: str | None, source: str | None, org: str | None, title: str | None, slug: str | None,
+        question: str | None, options: tuple[str, ...], as_json: bool) -> None:
+    """Maak een nieuwe pilot uit een sjabloon, of hergebruik een pilot (--from) voor je eigen organisatie.
+
+    \b
+    Voorbeelden:
+      proeftuin new --template tabular-scenario --org kortrijk --title "eBox-besparing"
+      proeftuin new --from ebox-besparing --org menen
+    """
+    from proeftuin import templates
+    from proeftuin.settings import get_settings
+
+    settings = get_settings()
+    if template and source:
+        raise ProeftuinError("Kies --template of --from, niet allebei.")
+    if not template and not source:
+        if not _interactive():
+            raise ProeftuinError("Geef een sjabloon (--template) of een bestaande pilot (--from).",
+                                 f"Sjablonen: {', '.join(templates.list_templates(settings))}.")
+        template = click.prompt("Sjabloon", type=click.Choice(templates.list_templates(settings)))
+    if not org:
+        if not _interactive():
+            raise ProeftuinError("Geef de organisatie met --org.",
+                                 f"Kies een van: {', '.join(o.slug for o in settings.organisations)}.")
+        org = click.prompt("Organisatie", type=click.Choice([o.slug for o in settings.organisations]))
+    if source:
+        pilot = templates.fork(settings, source, org, slug=slug, title=title)
+        message = f"Pilot {pilot.slug} gemaakt uit {source} voor {org}, in {pilot.path}."
+    else:
+        if not title:
+            if not _interactive():
+                raise ProeftuinError("Geef een titel met --title.", 'Bijvoorbeeld: --title "eBox-besparing"')
+            title = click.prompt("Titel")
+        parsed = {}
+        for item in options:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ProeftuinError(f"Optie '{item}' heeft niet de vorm sleutel=waarde.",
+                                     "Bijvoorbeeld: --option with_baseline=false")
+            lowered = value.strip().lower()
+            parsed[key.strip()] = {"true": True, "ja": True, "false": False, "nee": False}.get(lowered, value)
+        pilot = templates.new_from_template(settings, template, org, title, slug=slug, question=question,
+                                            options=parsed)
+        message = f"Pilot {pilot.slug} gemaakt uit sjabloon {template}, in {pilot.path}."
+    if as_json:
+        _emit({"slug": pilot.slug, "path": str(pilot.path), "template": pilot.manifest.template,
+               "owner": pilot.manifest.owner, "forked_from": pilot.manifest.forked_from})
+        return
+    click.echo(message)
+    click.echo(f"→ Volgende stap: pas de data in {pilot.path / 'data'} aan en start "
+               f"`proeftuin run {pilot.slug} --org {org}`.")
+
+
+@click.command()
+@click.argument("slug")
+@click.option("--overwrite", is_flag=True,
+              help="Vervang ook code die je zelf aanpaste (de oude versie gaat naar .proeftuin-update-backup/).")
+@click.option("--json", "as_json", is_flag=True, help="Resultaat als JSON.")
+def update(slug: str, overwrite: bool, as_json: bool) -> None:
+    """Breng een pilot bij met de laatste versie van zijn sjabloon.
+
+    pilot.yaml, LESSONS.md en de data blijven altijd zoals ze zijn.
+    """
+    from proeftuin import templates
+    from proeftuin.settings import get_settings
+
+    report = templates.update(get_settings(), slug, overwrite=overwrite)
+    if as_json:
+        _emit(report.as_dict())
+        return
+    for name in report.added:
+        click.echo(f"+ toegevoegd: {name}")
+    for name in report.updated:
+        click.echo(f"~ bijgewerkt: {name}")
+    for name in report.differs:
+        click.echo(f"! verschilt van het sjabloon (niet aangeraakt): {name}")
+    if not (report.added or report.updated or report.differs):
+        click.echo(f"Pilot {slug} is bij met sjabloon {report.template}.")
+    if report.differs:
+        click.echo("→ Bekijk de verschillen en start `proeftuin update " + slug + " --overwrite` om ze over te nemen.")
+    if report.backup:
+        click.echo(f"→ De oude versies staan in {report.backup}.")
+
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+def _index_folder(name: str):
+    import re
+
+    from proeftuin.settings import get_settings
+
+    if not re.match(NAME_PATTERN, name):
+        raise ProeftuinError(f"'{name}' is geen geldige naam voor een kennisbank.",
+                             "Gebruik kleine letters, cijfers en streepjes, bv. --name contactcenter.")
+    settings = get_settings()
+    settings.ensure_state_dir()
+    return settings.state_dir / "kennisbank" / name
+
+
+def _load_index(name: str):
+    from proeftuin.retrieval import Retriever
+
+    folder = _index_folder(name)
+    if not (folder / "meta.json").is_file():
+        raise ProeftuinError(f"Er is nog geen kennisbank '{name}'.",
+                             "Maak ze eerst: proeftuin kennisbank index --data documenten.csv "
+                             f"--id-column id --text-column tekst --name {name}")
+    return Retriever.load(folder)
+
+
+@click.group()
+def kennisbank() -> None:
+    """Vragen beantwoorden met passages uit een documentcollectie, met hun bron (AI-systeem)."""
+
+
+@kennisbank.command("index")
+@click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
+              help="CSV met één rij per document.")
+@click.option("--id-column", required=True, help="Kolom met een unieke id per document.")
+@click.option("--text-column", required=True, help="Kolom met de tekst van het document.")
+@click.option("--source-column", default=None, help="Kolom met de bron (bv. een webadres) om te citeren.")
+@click.option("--name", default="standaard", show_default=True, help="Naam van de kennisbank.")
+@click.option("--json", "as_json", is_flag=True, help="Resultaat als JSON.")
+def kennisbank_index(data_path, id_column: str, text_column: str, source_column: str | None, name: str,
+                     as_json: bool) -> None:
+    """Maak (of vervang) een kennisbank uit een CSV. Bij een fout blijft de bestaande kennisbank staan."""
+    from proeftuin.data import read_table
+    from proeftuin.retrieval import Retriever
+
+    folder = _index_folder(name)
+    columns = [id_column, text_column] + ([source_column] if source_column else [])
+    frame = read_table(data_path, columns)
+    sources = frame[source_column].tolist() if source_column else None
+    retriever = Retriever.build(frame[id_column].tolist(), frame[text_column].tolist(), sources)
+    retriever.save(folder)
+    if as_json:
+        _emit({"name": name, "documents": len(retriever.ids), "path": str(folder)})
+        return
+    click.echo(f"Kennisbank '{name}' gemaakt met {len(retriever.ids)} documenten.")
+    click.echo(f'→ Stel een vraag: proeftuin kennisbank ask "..." --name {name}')
+
+
+@kennisbank.command("ask")
+@click.argument("question")
+@click.option("--name", default="standaard", show_default=True, help="Naam van de kennisbank.")
+@click.option("-k", "top", type=click.IntRange(1, 50), default=5, show_default=True, help="Hoeveel passages.")
+@click.option("--json", "as_json", is_flag=True, help="Resultaat als JSON.")
+def kennisbank_ask(question: str, name: str, top: int, as_json: bool) -> None:
+    """Beantwoord een vraag met de best passende passages en hun bron."""
+    from proeftuin.privacy import scrub_text
+    from proeftuin.retrieval import AI_NOTICE
+
+    hits = _load_index(name).search(scrub_text(question), k=top)
+    if as_json:
+        _emit({"question": question, "notice": AI_NOTICE,
+               "passages": [{"id": h.id, "score": round(h.score, 4), "source": h.source, "text": h.snippet(1000)}
+                            for h in hits]})
+        return
+    click.echo(AI_NOTICE)
+    for n, hit in enumerate(hits, 1):
+        click.echo(f"\n{n}. [{hit.id}] score {hit.score:.2f}  bron: {hit.source or hit.id}")
+        click.echo(f"   {hit.snippet()}")
+
+
+@kennisbank.command("evaluate")
+@click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
+              help="CSV met vragen en de id van het document dat ze beantwoordt.")
+@click.option("--id-column", required=True, help="Kolom met de id van het juiste document.")
+@click.option("--question-column", required=True, help="Kolom met de vraag.")
+@click.option("--name", default="standaard", show_default=True, help="Naam van de kennisbank.")
+@click.option("--json", "as_json", is_flag=True, help="Resultaat als JSON.")
+def kennisbank_evaluate(data_path, id_column: str, question_column: str, name: str, as_json: bool) -> None:
+    """Meet hoe vaak het juiste document bovenaan (recall@1) of in de top 5 (recall@5) staat, en de MRR."""
+    from proeftuin.data import read_table
+    from proeftuin.retrieval import retrieval_metrics
+
+    retriever = _load_index(name)
+    frame = read_table(data_path, [id_column, question_column])
+    frame = frame[frame[question_column].str.strip() != ""]
+    metrics = retrieval_metrics(retriever.rank_of(frame[question_column].tolist(), frame[id_column].tolist()))
+    metrics["n"] = int(metrics["n"])
+    if as_json:
+        _emit(metrics)
+        return
+    click.echo(f"{metrics['n']} vragen: recall@1 {metrics['recall_at_1']:.3f}, recall@5 {metrics['recall_at_5']:.3f}, "
+               f"MRR {metrics['mrr']:.3f}")

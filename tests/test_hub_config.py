@@ -1,0 +1,240 @@
+"""The hub's configuration functions against a bare traitlets Config: no hub is started here."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import pytest
+from traitlets.config import Config
+
+from proeftuin.errors import ConfigError
+from proeftuin.hub import (
+    HUB_CONFIG_FILE,
+    HubContext,
+    apply_config,
+    ensure_admin_password,
+    isolation,
+    load_config_d,
+    update_auth,
+    update_services,
+    update_spawner,
+)
+from proeftuin.hub_permissions import Denied, Identity, Policy, classify
+from proeftuin.settings import get_settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def context(tmp_path: Path, hub: dict | None = None, isolate: bool = False) -> HubContext:
+    text = (ROOT / "proeftuin.yaml").read_text()
+    config = tmp_path / "proeftuin.yaml"
+    config.write_text(text + ("\nhub:\n" + "\n".join(f"  {line}" for line in json.dumps(hub).splitlines())
+                              if hub else ""))
+    settings = load_settings(config)
+    return HubContext(settings, config, 8000, isolate)
+
+
+def test_embedded_default_is_native_auth_with_a_bootstrapped_admin(tmp_path):
+    c = Config()
+    hub = context(tmp_path)
+    apply_config(c, hub)
+    assert c.JupyterHub.authenticator_class == "proeftuin.hub_auth.ProeftuinNativeAuthenticator"
+    assert c.Authenticator.admin_users == {"beheerder"}
+    assert c.Authenticator.manage_groups is True
+    assert c.NativeAuthenticator.open_signup is False  # an admin approves every sign-up
+    assert c.NativeAuthenticator.minimum_password_length >= 10
+    assert c.ProeftuinNativeAuthenticator.admin_password_file == str(hub.settings.state_dir / "hub" / "admin-password")
+    assert set(c.ProeftuinNativeAuthenticator.organisations) == {o.slug for o in hub.settings.organisations}
+    assert len(c.ProeftuinNativeAuthenticator.organisations) == 15
+
+
+def test_state_and_addresses_live_in_the_state_folder(tmp_path):
+    c = Config()
+    hub = context(tmp_path)
+    apply_config(c, hub)
+    state = str(hub.settings.state_dir)
+    assert c.JupyterHub.db_url == f"sqlite:///{state}/hub/jupyterhub.sqlite"
+    assert c.JupyterHub.cookie_secret_file.startswith(state)
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:8000/"
+    assert c.ConfigurableHTTPProxy.command[0].endswith("node_modules/.bin/configurable-http-proxy")
+    assert "access:services" in c.JupyterHub.extra_user_scopes
+
+
+def test_oidc_with_entra_id_tenant(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROEFTUIN_OIDC_CLIENT_SECRET", "geheim")
+    hub = context(tmp_path, {"authenticator": "oidc", "public_url": "https://proeftuin.leiedal.be",
+                             "oidc": {"client_id": "abc", "tenant_id": "tenant-1",
+                                      "group_organisations": {"0f1e-guid": "kortrijk"}, "admin_groups": ["adm-guid"]}})
+    c = Config()
+    update_auth(c, hub)
+    assert c.JupyterHub.authenticator_class == "proeftuin.hub_auth.ProeftuinOIDCAuthenticator"
+    g = c.GenericOAuthenticator
+    assert g.authorize_url == "https://login.microsoftonline.com/tenant-1/oauth2/v2.0/authorize"
+    assert g.token_url == "https://login.microsoftonline.com/tenant-1/oauth2/v2.0/token"
+    assert g.userdata_from_id_token is True
+    assert g.client_secret == "geheim"
+    assert g.oauth_callback_url == "https://proeftuin.leiedal.be/hub/oauth_callback"
+    assert g.auth_state_groups_key == "oauth_user.groups"
+    assert "kortrijk" in g.allowed_groups and g.allow_all is False
+    assert c.ProeftuinOIDCAuthenticator.organisation_claims == {"0f1e-guid": "kortrijk"}
+
+
+def test_oidc_groups_map_to_organisations(tmp_path):
+    from proeftuin.hub_auth import ProeftuinOIDCAuthenticator
+
+    auth = ProeftuinOIDCAuthenticator(organisations={"kortrijk": "Kortrijk", "waregem": "Waregem"},
+                                      organisation_claims={"guid-k": "kortrijk"}, admin_claims={"guid-adm"},
+                                      auth_state_groups_key="oauth_user.groups", manage_groups=True)
+    groups = asyncio.run(auth.get_user_groups({"oauth_user": {"groups": ["guid-k", "waregem", "vreemd"]}}))
+    assert groups == {"kortrijk", "waregem"}
+    admin = asyncio.run(auth.get_user_groups({"oauth_user": {"groups": ["guid-adm"]}}))
+    assert admin == {"proeftuin-beheer"}
+
+
+def test_oidc_without_client_id_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="client_id"):
+        update_auth(Config(), context(tmp_path, {"authenticator": "oidc"}))
+
+
+def test_spawner_environment_and_culling(tmp_path):
+    c = Config()
+    hub = context(tmp_path, {"idle_timeout": 900})
+    update_spawner(c, hub)
+    update_services(c, hub)
+    assert c.JupyterHub.spawner_class == "proeftuin.hub_spawner.ProeftuinSpawner"
+    assert c.ProeftuinSpawner.tracking_uri == "http://127.0.0.1:8000/services/mlflow"
+    assert c.ProeftuinSpawner.homes_dir == str(hub.settings.state_dir / "homes")
+    assert c.ProeftuinSpawner.seed_notebook.endswith("templates/start-hier.ipynb")
+    assert Path(c.ProeftuinSpawner.seed_notebook).is_file()
+    assert "access:services" in c.Spawner.server_token_scopes
+    names = {s["name"]: s for s in c.JupyterHub.services}
+    assert {"mlflow", "gallery", "docs", "mlflow-server", "gallery-app", "idle-culler"} <= set(names)
+    assert "--timeout=900" in names["idle-culler"]["command"]
+    for public in ("mlflow", "gallery", "docs"):
+        assert names[public]["url"].startswith("http://127.0.0.1:") and names[public]["oauth_no_confirm"]
+
+
+def test_no_culler_when_idle_timeout_is_zero(tmp_path):
+    c = Config()
+    update_services(c, context(tmp_path, {"idle_timeout": 0}))
+    assert "idle-culler" not in {s["name"] for s in c.JupyterHub.services}
+
+
+def test_config_functions_only_set(tmp_path):
+    """Called twice, the config is the same (nothing appended)."""
+    hub = context(tmp_path)
+    once, twice = Config(), Config()
+    apply_config(once, hub)
+    apply_config(twice, hub)
+    apply_config(twice, hub)
+    assert once == twice
+
+
+def test_unknown_hub_setting_is_rejected(tmp_path):
+    with pytest.raises(ConfigError, match="hub.authenticatr"):
+        context(tmp_path, {"authenticatr": "native"})
+
+
+def test_isolation_needs_root(tmp_path, monkeypatch):
+    hub = context(tmp_path, {"isolation": "none"})
+    assert isolation(hub.settings)[0] is False
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert isolation(context(tmp_path).settings)[2].startswith("het platform draait niet als root")
+    with pytest.raises(ConfigError, match="system-users"):
+        isolation(context(tmp_path, {"isolation": "system-users"}).settings)
+
+
+def test_admin_password_is_generated_once_with_mode_0600(tmp_path):
+    path = tmp_path / "hub" / "admin-password"
+    password, created = ensure_admin_password(path)
+    assert created and len(password) >= 16
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert ensure_admin_password(path) == (password, False)
+
+
+def test_thin_config_file_and_escape_hatch(tmp_path):
+    text = HUB_CONFIG_FILE.read_text()
+    assert "apply_config" in text and "jupyterhub_config.d" in text and len(text.splitlines()) < 20
+    (tmp_path / "50-extra.py").write_text("")
+    (tmp_path / "10-eerst.py").write_text("")
+    loaded = []
+    assert load_config_d(loaded.append, tmp_path) == [tmp_path / "10-eerst.py", tmp_path / "50-extra.py"]
+    assert loaded == [str(tmp_path / "10-eerst.py"), str(tmp_path / "50-extra.py")]
+
+
+def test_hub_config_file_loads_in_jupyterhub(tmp_path, monkeypatch):
+    """The real file, through JupyterHub's own config loader."""
+    from jupyterhub.app import JupyterHub
+
+    monkeypatch.setenv("PROEFTUIN_HOME", str(tmp_path / "state"))
+    app = JupyterHub()
+    app.load_config_file(str(HUB_CONFIG_FILE))
+    assert app.config.JupyterHub.authenticator_class.endswith("ProeftuinNativeAuthenticator")
+    assert app.config.JupyterHub.db_url.startswith(f"sqlite:///{get_settings().state_dir}")
+
+
+# --- MLflow write permissions (the policy in front of MLflow), without a server -----------------------
+
+def test_classify_reads_and_writes():
+    assert classify("GET", "/api/2.0/mlflow/runs/get", {"run_id": "r"}, {}).kind == "read"
+    assert classify("POST", "/api/2.0/mlflow/runs/search", {}, {}).kind == "read"
+    assert classify("POST", "/ajax-api/2.0/mlflow/runs/log-batch", {}, {"run_id": "r1"}).key == "r1"
+    assert classify("POST", "/api/2.0/mlflow/runs/create", {}, {"experiment_id": "3"}).kind == "experiment"
+    assert classify("POST", "/api/2.0/mlflow/registered-models/create", {}, {"name": "x"}).kind == "model"
+    assert classify("DELETE", "/api/2.0/mlflow/registered-models/alias", {"name": "x", "alias": "a"}, {}).key == "x"
+    assert classify("PUT", "/api/2.0/mlflow-artifacts/artifacts/7/abc/artifacts/f.txt", {}, {}).key == "7"
+    assert classify("PATCH", "/api/2.0/mlflow/logged-models/m-1", {}, {}).kind == "logged_model"
+    assert classify("POST", "/api/2.0/mlflow/gateway/anything", {}, {}).kind == "unknown"
+
+
+def _policy(experiments: dict[str, dict], runs: dict[str, str]) -> Policy:
+    async def fetch(path: str):
+        if path.startswith("experiments/get?"):
+            exp = experiments.get(path.split("=")[1])
+            return {"experiment": exp} if exp else None
+        if path.startswith("runs/get?"):
+            run = path.split("=")[1]
+            return {"run": {"info": {"experiment_id": runs[run]}}} if run in runs else None
+        return None
+
+    pilots = {"vragenrouter": {"owner": "kortrijk", "organisations": ["kortrijk", "waregem"], "theme": "x"}}
+    return Policy(fetch, lambda: pilots)
+
+
+def test_policy_checks_organisations():
+    experiments = {"1": {"name": "verkenning", "tags": [{"key": "proeftuin.owner", "value": "menen"},
+                                                        {"key": "proeftuin.organisations", "value": "menen"}]},
+                   "2": {"name": "vragenrouter", "tags": []}}
+    policy = _policy(experiments, {"r1": "1", "r2": "2"})
+    menen, waregem = Identity("m", frozenset({"menen"})), Identity("w", frozenset({"waregem"}))
+    admin = Identity("a", frozenset(), admin=True)
+    log = "/api/2.0/mlflow/runs/log-metric"
+    body = json.dumps({"run_id": "r1", "key": "k", "value": 1}).encode()
+    assert asyncio.run(policy.authorize(menen, "POST", log, {}, body)) == body
+    assert asyncio.run(policy.authorize(admin, "POST", log, {}, body)) == body
+    with pytest.raises(Denied, match="niet wijzigen"):
+        asyncio.run(policy.authorize(waregem, "POST", log, {}, body))
+    # the pilot's manifest decides, not the experiment's tags
+    pilot_run = json.dumps({"run_id": "r2", "key": "k", "value": 1}).encode()
+    assert asyncio.run(policy.authorize(waregem, "POST", log, {}, pilot_run)) == pilot_run
+    with pytest.raises(Denied):
+        asyncio.run(policy.authorize(menen, "POST", log, {}, pilot_run))
+
+
+def test_policy_sets_identity_tags_on_new_runs():
+    policy = _policy({"1": {"name": "eigen", "tags": [{"key": "proeftuin.owner", "value": "menen"}]}}, {})
+    menen = Identity("mia", frozenset({"menen"}))
+    body = json.dumps({"experiment_id": "1", "tags": [{"key": "proeftuin.user", "value": "iemand-anders"}]})
+    out = json.loads(asyncio.run(policy.authorize(menen, "POST", "/api/2.0/mlflow/runs/create", {}, body.encode())))
+    tags = {t["key"]: t["value"] for t in out["tags"]}
+    assert tags["proeftuin.user"] == "mia" and tags["proeftuin.organisation"] == "menen" and out["user_id"] == "mia"
+    created = json.loads(asyncio.run(policy.authorize(menen, "POST", "/api/2.0/mlflow/experiments/create", {},
+                                                      b'{"name": "mijn-proef", "artifact_location": "file:///x"}')))
+    assert "artifact_location" not in created
+    assert {t["key"]: t["value"] for t in created["tags"]}["proeftuin.owner"] == "menen"
+    with pytest.raises(Denied):
+        asyncio.run(policy.authorize(menen, "POST", "/api/2.0/mlflow/experiments/create", {},
+                                     b'{"name": "vragenrouter"}'))

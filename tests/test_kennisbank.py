@@ -1,0 +1,102 @@
+"""Kennisbank: the index/ask/evaluate contract, clear errors on bad collections, the pilot's champion."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import PILOTS, ROOT
+from proeftuin.pilot import _import_file, load_pilot
+from proeftuin.retrieval import AI_NOTICE, Retriever, lessons_documents
+
+PILOT = PILOTS / "kennisbank"
+FAQ = PILOT / "data" / "faq.csv"
+
+
+@pytest.fixture
+def small_faq(tmp_path: Path) -> Path:
+    path = tmp_path / "faq.csv"
+    pd.read_csv(FAQ, dtype=str, keep_default_na=False).head(60).to_csv(path, index=False)
+    return path
+
+
+def test_index_ask_evaluate_contract(run_cli, small_faq):
+    made = run_cli.json("kennisbank", "index", "--data", str(small_faq), "--id-column", "id",
+                        "--text-column", "reference_answer", "--source-column", "canonical", "--name", "proef")
+    assert made["documents"] == 60
+    answer = run_cli.json("kennisbank", "ask", "Hoe lang is mijn paspoort geldig?", "--name", "proef")
+    assert answer["notice"] == AI_NOTICE and len(answer["passages"]) == 5
+    assert all(p["source"].startswith("https://www.rijksoverheid.nl/") for p in answer["passages"])
+    text = run_cli("kennisbank", "ask", "Hoe lang is mijn paspoort geldig?", "--name", "proef").stdout
+    assert "AI-systeem" in text and "bron:" in text
+    metrics = run_cli.json("kennisbank", "evaluate", "--data", str(small_faq), "--id-column", "id",
+                           "--question-column", "question", "--name", "proef")
+    assert set(metrics) == {"recall_at_1", "recall_at_5", "mrr", "n"} and metrics["n"] == 60
+    assert metrics["recall_at_5"] >= 0.8 and metrics["recall_at_1"] <= metrics["recall_at_5"]
+
+
+@pytest.mark.parametrize(("ids", "message"), [(["a", "", "c"], "zonder id"), (["a", "b", "a"], "Dubbele id")])
+def test_bad_collection_is_refused_and_the_old_index_stays(run_cli, small_faq, tmp_path, ids, message):
+    run_cli("kennisbank", "index", "--data", str(small_faq), "--id-column", "id", "--text-column", "reference_answer")
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"id": ids, "tekst": ["een", "twee", "drie"]}).to_csv(bad, index=False)
+    result = run_cli("kennisbank", "index", "--data", str(bad), "--id-column", "id", "--text-column", "tekst", code=1)
+    assert message in result.stderr
+    assert len(run_cli.json("kennisbank", "ask", "paspoort")["passages"]) == 5  # the 60-document index is intact
+
+
+def test_asking_an_unknown_collection_says_how_to_make_it(run_cli):
+    result = run_cli("kennisbank", "ask", "iets", "--name", "bestaat-niet", code=1)
+    assert "kennisbank index" in result.stderr
+
+
+def test_index_round_trip_gives_the_same_ranking(tmp_path, small_faq):
+    frame = pd.read_csv(small_faq, dtype=str, keep_default_na=False)
+    built = Retriever.build(frame["id"].tolist(), frame["reference_answer"].tolist(), frame["canonical"].tolist())
+    loaded = Retriever.load(built.save(tmp_path / "idx"))
+    questions = frame["question"].head(10).tolist()
+    assert built.rank_of(questions, frame["id"].head(10).tolist()) == \
+        loaded.rank_of(questions, frame["id"].head(10).tolist())
+
+
+def test_lessons_of_every_pilot_are_in_the_collection():
+    lessons = lessons_documents(PILOTS)
+    assert {"vragenrouter", "ebox-besparing"} <= {i.split(":")[1] for i in lessons["id"]}
+    assert lessons["id"].is_unique
+
+
+def test_pilot_run_promotes_a_champion_that_answers_in_a_new_process(run_cli, fresh_store):
+    result = run_cli.json("run", "kennisbank", "--param", "max_rows=120")
+    assert result["champion"] is True and result["metrics"]["recall_at_5"] > 0.8
+    code = (
+        "import json, mlflow, pandas as pd\n"
+        "from proeftuin import tracking\nfrom proeftuin.settings import get_settings\n"
+        "tracking.connect(get_settings())\n"
+        "m = mlflow.pyfunc.load_model('models:/kennisbank@champion')\n"
+        "out = m.predict(pd.DataFrame({'vraag': ['Hoe lang is mijn paspoort geldig?']}))\n"
+        "print(json.dumps(out.iloc[0].to_dict(), default=str))\n"
+    )
+    env = {**os.environ, "PROEFTUIN_HOME": str(fresh_store), "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    row = json.loads(done.stdout.strip().splitlines()[-1])
+    assert row["id_1"] and row["bron_1"]
+
+
+def test_demo_builds_says_it_is_ai_and_cites():
+    pilot = load_pilot(PILOT)
+    params = pilot.params({"max_rows": "60"})
+    pipeline = pilot.pipeline()
+    model = pipeline.train(pipeline.load_data(params), params)
+    demo = _import_file("proeftuin_pilots.kennisbank.demo_test", PILOT / "demo.py")
+    blocks = demo.build_demo(model)
+    fn = next(d.fn for d in blocks.fns.values() if d.api_name == "predict")
+    answer = fn("Hoe lang is mijn paspoort geldig?")
+    assert "AI-systeem" in answer and "Bron:" in answer
+    assert "Typ eerst een vraag" in fn("   ")
