@@ -50,6 +50,14 @@ class Cli:
         return json.loads(self(*args, "--json").stdout)
 
 
+def python_without_pickle(code: str, state: Path) -> str:
+    """Run `code` in a new interpreter that refuses pickle, as a user's script would; its last stdout line."""
+    env = {**os.environ, "PROEFTUIN_HOME": str(state), "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
 @pytest.fixture
 def run_cli() -> Cli:
     return Cli()

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import PILOTS, ROOT
+from conftest import PILOTS, python_without_pickle
 from proeftuin.pilot import _import_file, load_pilot
 from proeftuin.retrieval import AI_NOTICE, Retriever, lessons_documents
 
@@ -82,10 +79,7 @@ def test_pilot_run_promotes_a_champion_that_answers_in_a_new_process(run_cli, fr
         "out = m.predict(pd.DataFrame({'vraag': ['Hoe lang is mijn paspoort geldig?']}))\n"
         "print(json.dumps(out.iloc[0].to_dict(), default=str))\n"
     )
-    env = {**os.environ, "PROEFTUIN_HOME": str(fresh_store), "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false"}
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    row = json.loads(done.stdout.strip().splitlines()[-1])
+    row = json.loads(python_without_pickle(code, fresh_store))
     assert row["id_1"] and row["bron_1"]
 
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import PILOTS, ROOT
+from conftest import PILOTS, python_without_pickle
 from proeftuin.errors import DataError
 from proeftuin.pilot import _import_file, load_pilot
 from proeftuin.survey import AREAS, GROUPS, ITEMS, MIN_GROUP, aggregate, area_scores, generate_respondents
@@ -74,10 +71,7 @@ def test_run_promotes_a_champion_that_profiles_in_a_new_process(run_cli, fresh_s
         "out = m.predict(pd.DataFrame([{i: 1 for i in ITEMS}, {i: 5 for i in ITEMS}]))\n"
         "print(json.dumps(out[['profiel', 'opleidingstraject']].to_dict(orient='records')))\n"
     )
-    env = {**os.environ, "PROEFTUIN_HOME": str(fresh_store), "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false"}
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    low, high = json.loads(done.stdout.strip().splitlines()[-1])
+    low, high = json.loads(python_without_pickle(code, fresh_store))
     assert low["profiel"].startswith("1.") and high["profiel"].startswith("4.")
     assert "traject" in low["opleidingstraject"].lower()
 

@@ -13,14 +13,13 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from proeftuin.errors import ProeftuinError
+from proeftuin.services import wait_for_url
 from proeftuin.hub import (
     ENV_HUB_PORT,
     HUB_CONFIG_FILE,
@@ -94,20 +93,6 @@ def check_state(hub: HubContext) -> None:
             raise ProeftuinError(f"{path} is leeg.", f"Verwijder {path}; `proeftuin up` maakt een nieuw.")
 
 
-def _wait_http(url: str, process: subprocess.Popen, what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ProeftuinError(f"{what} stopte meteen (code {process.returncode}).",
-                                 f"Bekijk de meldingen hierboven en in {what.lower()}-log.")
-        try:
-            with urllib.request.urlopen(url, timeout=3):  # noqa: S310 (loopback http)
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise ProeftuinError(f"{what} antwoordt niet op {url} na {timeout:.0f} s.")
-
-
 def _stop(process: subprocess.Popen, timeout: float = 60) -> None:
     if process.poll() is not None:
         return
@@ -164,7 +149,7 @@ def ensure_champions(hub: HubContext, say: Say, params: tuple[str, ...] = ()) ->
                               start_new_session=True, env={**os.environ, **hub.environment()})
     uri = hub.mlflow_internal_uri
     try:
-        _wait_http(f"{uri}/health", server, "MLflow", 180)
+        wait_for_url(f"{uri}/health", server, 180, "MLflow")
         env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PROEFTUIN_CONFIG": str(hub.config_file)}
         env.pop("PROEFTUIN_ORG", None)
         for slug in missing:
@@ -212,9 +197,9 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
         [str(hub.bin_dir / "jupyterhub"), "-f", str(HUB_CONFIG_FILE)], cwd=hub.hub_dir, env=env,
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        _wait_http(f"{hub.internal_url}/hub/health", process, "De hub", 120)
+        wait_for_url(f"{hub.internal_url}/hub/health", process, 120, "De hub")
         try:
-            _wait_http(f"{hub.mlflow_internal_uri}/health", process, "MLflow", 180)
+            wait_for_url(f"{hub.mlflow_internal_uri}/health", process, 180, "MLflow")
         except ProeftuinError as exc:
             say(click.style(f"Let op: {exc.message} De hub draait wel; zie {hub.hub_dir / 'jupyterhub.log'}.",
                             fg="yellow"))
