@@ -33,11 +33,7 @@ KORTRIJK, WAREGEM = "an-kortrijk", "ben-waregem"
 PASSWORD = "proeftuin-test-wachtwoord-42"
 IS_ROOT = os.geteuid() == 0
 
-pytestmark = [
-    pytest.mark.timeout(600),
-    pytest.mark.skipif(not (ROOT / "node_modules" / ".bin" / "configurable-http-proxy").exists(),
-                       reason="configurable-http-proxy is not installed (make install)"),
-]
+pytestmark = pytest.mark.timeout(600)
 
 
 def _free_ports(count: int) -> list[int]:

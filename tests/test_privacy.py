@@ -234,7 +234,6 @@ def real_sample() -> pd.DataFrame:
     return pd.read_csv(REAL_CSV).iloc[300:].sample(n=150, random_state=2017)
 
 
-@pytest.mark.skipif(not REAL_CSV.exists(), reason="real-text pilot data not present")
 def test_real_text_name_precision_against_reviewed_labels():
     """Every current finding is looked up in the hand-reviewed labels; an unreviewed finding counts
     as a false positive, so a change that tags something new must be reviewed (see privacy.md)."""

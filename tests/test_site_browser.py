@@ -10,7 +10,6 @@ import pytest
 from browser import chromium_page, screenshot, serious_axe_violations
 from proeftuin.site import site_server
 
-pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian's Chromium is not installed")
 
 
 @pytest.fixture
