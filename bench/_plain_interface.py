@@ -14,7 +14,7 @@ import gradio as gr  # noqa: E402
 
 from proeftuin import tracking  # noqa: E402
 from proeftuin.models import load_model  # noqa: E402
-from proeftuin.pilot import _import_file  # noqa: E402
+from proeftuin.pilot import import_file  # noqa: E402
 from proeftuin.settings import load_settings  # noqa: E402
 
 
@@ -23,7 +23,7 @@ def main() -> None:
     settings = load_settings(ROOT / "proeftuin.yaml")
     tracking.connect(settings)
     model = load_model("models:/vragenrouter@champion")
-    demo_module = _import_file("plain_demo", ROOT / "pilots" / "vragenrouter" / "demo.py")
+    demo_module = import_file("plain_demo", ROOT / "pilots" / "vragenrouter" / "demo.py")
     batched = demo_module.build_demo(model).fns  # reuse the demo's own predict function
     predict_batch = next(fn.fn for fn in batched.values() if fn.api_name == "predict")
 

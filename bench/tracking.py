@@ -14,7 +14,6 @@ import random
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 from _common import ROOT
 
@@ -63,7 +62,7 @@ def main() -> None:
             mlflow.set_tracking_uri(url)
             client = MlflowClient(url)
             exp = client.create_experiment("logging-bench")
-            values = [(f"loss", 1.0 / (step + 1), step) for step in range(1000)]
+            values = [("loss", 1.0 / (step + 1), step) for step in range(1000)]
 
             run_a = client.create_run(exp).info.run_id
             start = time.perf_counter()

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from conftest import PILOTS, python_without_pickle
-from proeftuin.pilot import _import_file, load_pilot
+from proeftuin.pilot import import_file, load_pilot
 from proeftuin.retrieval import AI_NOTICE, Retriever, lessons_documents
 
 PILOT = PILOTS / "kennisbank"
@@ -88,7 +88,7 @@ def test_demo_builds_says_it_is_ai_and_cites():
     params = pilot.params({"max_rows": "60"})
     pipeline = pilot.pipeline()
     model = pipeline.train(pipeline.load_data(params), params)
-    demo = _import_file("proeftuin_pilots.kennisbank.demo_test", PILOT / "demo.py")
+    demo = import_file("proeftuin_pilots.kennisbank.demo_test", PILOT / "demo.py")
     blocks = demo.build_demo(model)
     fn = next(d.fn for d in blocks.fns.values() if d.api_name == "predict")
     answer = fn("Hoe lang is mijn paspoort geldig?")

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import PILOTS, python_without_pickle
 from proeftuin.errors import DataError
-from proeftuin.pilot import _import_file, load_pilot
+from proeftuin.pilot import import_file, load_pilot
 from proeftuin.survey import AREAS, GROUPS, ITEMS, MIN_GROUP, aggregate, area_scores, generate_respondents
 
 PILOT = PILOTS / "digitale-maturiteit"
@@ -80,7 +80,7 @@ def test_demo_builds_and_shows_a_profile():
     pipeline = load_pilot(PILOT).pipeline()
     params = load_pilot(PILOT).params({"max_rows": "200"})
     model = pipeline.train(pipeline.load_data(params), params)
-    demo = _import_file("proeftuin_pilots.digitale_maturiteit.demo_test", PILOT / "demo.py")
+    demo = import_file("proeftuin_pilots.digitale_maturiteit.demo_test", PILOT / "demo.py")
     blocks = demo.build_demo(model)
     fn = next(d.fn for d in blocks.fns.values() if d.api_name == "predict")
     text, scores = fn(1, 1, 1, 1, 1)

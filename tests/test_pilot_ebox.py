@@ -93,9 +93,9 @@ def test_run_logs_promotes_and_the_champion_loads_without_pickle(run_cli, fresh_
 
 
 def test_demo_builds_and_predicts(scenario):
-    from proeftuin.pilot import _import_file
+    from proeftuin.pilot import import_file
 
-    demo = _import_file("proeftuin_pilots.ebox_besparing.demo_test", PILOT / "demo.py")
+    demo = import_file("proeftuin_pilots.ebox_besparing.demo_test", PILOT / "demo.py")
     blocks = demo.build_demo(scenario)
     assert "predict" in {d.api_name for d in blocks.fns.values()}
     fn = next(d.fn for d in blocks.fns.values() if d.api_name == "predict")

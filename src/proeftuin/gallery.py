@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from proeftuin import tracking
 from proeftuin.errors import ManifestError, ProeftuinError
 from proeftuin.feedback import FeedbackStore, feedback_path
-from proeftuin.pilot import BrokenPilot, Pilot, _import_file, discover_pilots
+from proeftuin.pilot import BrokenPilot, Pilot, discover_pilots
 from proeftuin.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def _load_entry(pilot: Pilot, client, settings: Settings) -> GalleryEntry:
         from proeftuin.models import load_model
 
         model = load_model(f"models:/{m.slug}@{tracking.CHAMPION_ALIAS}")
-        module = _import_file(f"proeftuin_pilots.{m.slug.replace('-', '_')}.demo", pilot.path / "demo.py")
+        module = pilot.demo()
         blocks = module.build_demo(model)
         if not isinstance(blocks, gr.Blocks):
             raise TypeError(f"build_demo gaf {type(blocks).__name__} terug in plaats van gradio.Blocks")

@@ -130,13 +130,19 @@ class Pilot:
     def pipeline(self) -> ModuleType:
         """Import `pipeline.py` (once) and check it has the contract's functions."""
         if self._module is None:
-            self._module = _import_file(f"proeftuin_pilots.{self.slug.replace('-', '_')}.pipeline",
-                                        self.path / PIPELINE)
+            self._module = self._import("pipeline")
             missing = [f for f in PIPELINE_FUNCTIONS if not callable(getattr(self._module, f, None))]
             if missing:
                 raise ManifestError(str(self.path / PIPELINE),
                                     [f"functie ontbreekt: {name}" for name in missing])
         return self._module
+
+    def demo(self) -> ModuleType:
+        """Import `demo.py` (a fresh module each call; it only defines build_demo)."""
+        return self._import("demo")
+
+    def _import(self, name: str) -> ModuleType:
+        return import_file(f"proeftuin_pilots.{self.slug.replace('-', '_')}.{name}", self.path / f"{name}.py")
 
     def data_path(self, index: int = 0) -> Path:
         return self.path / self.manifest.data[index].path
@@ -188,7 +194,7 @@ def coerce_param(key: str, raw: str, default: ParamValue) -> ParamValue:
     return raw
 
 
-def _import_file(module_name: str, path: Path) -> ModuleType:
+def import_file(module_name: str, path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ManifestError(str(path), ["kan niet geïmporteerd worden"])
