@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from proeftuin.data import sniff_delimiter
 from proeftuin.privacy import TAGS, default_scrubber
 
 
@@ -29,11 +30,6 @@ def _read_text(path: Path) -> str:
             "of zet het om met: iconv -f cp1252 -t utf-8 IN.csv > UIT.csv"
         ) from exc
 
-
-def _sniff_delimiter(text: str) -> str:
-    """Belgian Excel exports use ';'; count both in the header line, outside quotes."""
-    header = text.split("\n", 1)[0]
-    return ";" if header.count(";") > header.count(",") else ","
 
 
 @click.command("scrub")
@@ -63,7 +59,7 @@ def scrub(input_path: Path, output_path: Path, columns: tuple[str, ...], report:
     text = _read_text(input_path)
     if not text.strip():
         raise ScrubInputError(f"'{input_path}' is leeg: er is geen kopregel met kolomnamen.")
-    delimiter = _sniff_delimiter(text)
+    delimiter = sniff_delimiter(text)
     csv.field_size_limit(2**31 - 1)  # very long messages are valid cells
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))

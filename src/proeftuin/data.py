@@ -11,8 +11,6 @@ import pandas as pd
 
 from proeftuin.errors import DataError
 
-ENCODINGS = ("utf-8-sig",)
-
 
 def sniff_delimiter(sample: str) -> str:
     """`,` or `;` (Belgian Excel exports use `;`), whichever the header line holds more of."""
