@@ -87,33 +87,96 @@ def new(template: str | None, source: str | None, org: str | None, title: str | 
 
 @click.command()
 @click.argument("slug")
+@click.option("--dry-run", is_flag=True, help="Toon wat er zou veranderen (met de verschillen), zonder iets te wijzigen.")
 @click.option("--overwrite", is_flag=True,
-              help="Vervang ook code die je zelf aanpaste (de oude versie gaat naar .proeftuin-update-backup/).")
+              help="Zet de code terug naar het sjabloon, ook wat je zelf aanpaste (je versie gaat naar "
+                   ".proeftuin-update-backup/). pilot.yaml, LESSONS.md en de data blijven altijd van jou.")
 @click.option("--json", "as_json", is_flag=True, help="Resultaat als JSON.")
-def update(slug: str, overwrite: bool, as_json: bool) -> None:
-    """Breng een pilot bij met de laatste versie van zijn sjabloon.
+def update(slug: str, dry_run: bool, overwrite: bool, as_json: bool) -> None:
+    """Breng een pilot bij met de laatste versie van zijn sjabloon, zonder je eigen aanpassingen te verliezen.
 
-    pilot.yaml, LESSONS.md en de data blijven altijd zoals ze zijn.
+    \b
+    Per bestand:
+      - veranderde alleen het sjabloon, dan komt de nieuwe versie;
+      - veranderde alleen jij, dan blijft jouw versie;
+      - veranderden jullie allebei iets, dan worden beide samengevoegd;
+      - raken jullie dezelfde regels, dan blijft jouw bestand ongewijzigd en staan beide versies
+        in een bestand ernaast (een conflict, zie de uitleg na afloop).
+    LESSONS.md en de data veranderen nooit. Begin gerust met --dry-run.
     """
     from proeftuin import templates
     from proeftuin.settings import get_settings
 
-    report = templates.update(get_settings(), slug, overwrite=overwrite)
+    report = templates.update(get_settings(), slug, overwrite=overwrite, dry_run=dry_run)
     if as_json:
         _emit(report.as_dict())
-        return
-    for name in report.added:
-        click.echo(f"+ toegevoegd: {name}")
-    for name in report.updated:
-        click.echo(f"~ bijgewerkt: {name}")
-    for name in report.differs:
-        click.echo(f"! verschilt van het sjabloon (niet aangeraakt): {name}")
-    if not (report.added or report.updated or report.differs):
-        click.echo(f"Pilot {slug} is bij met sjabloon {report.template}.")
+    else:
+        _print_update(report)
+    if report.conflicts and not dry_run:
+        click.secho(f"Fout: {len(report.conflicts)} conflict(en) in pilot {slug}; die bestanden zijn niet "
+                    "veranderd (zie de uitleg hierboven).", fg="red", err=True)
+        sys.exit(1)
+
+
+def _print_update(report) -> None:
+    slug = report.slug
+    if report.dry_run and report.changed:
+        click.echo(f"Proefdraai: er is niets veranderd. Zo zou `proeftuin update {slug}` pilot {slug} bijwerken "
+                   f"met sjabloon {report.template}:")
+    elif report.changed:
+        click.echo(f"Pilot {slug} bijgewerkt met de laatste versie van sjabloon {report.template}:")
+    lines = [("+ toegevoegd", report.added), ("~ nieuwe versie van het sjabloon", report.updated),
+             ("= samengevoegd (jouw aanpassingen en die van het sjabloon)", report.merged),
+             ("~ teruggezet naar het sjabloon (--overwrite)", report.replaced),
+             ("! conflict", list(report.conflicts))]
+    for label, names in lines:
+        for name in names:
+            click.echo(f"{label}: {name}")
+    if report.dry_run:
+        for name, diff in report.diffs.items():
+            if diff:
+                click.echo(f"\n--- wat er verandert in {name} ---")
+                click.echo(diff.rstrip("\n"))
+    if not report.changed:
+        click.echo(f"Pilot {slug} is bij met sjabloon {report.template}: er is niets te veranderen.")
+    if report.yours:
+        click.echo(f"Jouw aanpassingen blijven staan in: {', '.join(report.yours)}.")
+    if report.deleted_by_you:
+        click.echo(f"Niet teruggezet (je had ze verwijderd): {', '.join(report.deleted_by_you)}.")
+    if report.removed_from_template:
+        click.echo(f"Niet meer in het sjabloon, maar ze blijven staan: {', '.join(report.removed_from_template)}.")
+    verb = "zou" if report.dry_run else "is"
+    for name, where in report.conflicts.items():
+        if where.endswith(".ipynb"):
+            click.echo(f"→ Conflict in {name}: jij en het sjabloon veranderden dezelfde cellen. Jouw notebook "
+                       f"{'blijft' if report.dry_run else 'bleef'} ongewijzigd; de nieuwe versie van het sjabloon "
+                       f"{verb} {where}. Open ze naast elkaar, neem in {name} over wat je wil houden en "
+                       f"verwijder daarna {where}.")
+        else:
+            click.echo(f"→ Conflict in {name}: jij en het sjabloon veranderden dezelfde regels. Jouw bestand "
+                       f"{'blijft' if report.dry_run else 'bleef'} ongewijzigd. In {where} "
+                       f"{'komt' if report.dry_run else 'staat'} de samengevoegde versie: waar jullie allebei iets veranderden, staat jouw tekst tussen '<<<<<<< jouw versie' "
+                       "en '=======', die van het sjabloon tussen '=======' en '>>>>>>> nieuwe versie van het "
+                       f"sjabloon'. Houd per blok wat je wil, haal die drie markeringsregels weg, bewaar het "
+                       f"resultaat als {name} en verwijder {where}.")
+    if report.conflicts and not report.dry_run:
+        click.echo(f"→ Zolang zo'n bestand er staat, weigert `proeftuin update {slug}` opnieuw te starten, zodat "
+                   "je niets vergeet.")
     if report.differs:
-        click.echo("→ Bekijk de verschillen en start `proeftuin update " + slug + " --overwrite` om ze over te nemen.")
+        click.echo(f"Deze bestanden verschillen van het sjabloon: {', '.join(report.differs)}. De pilot wist nog niet "
+                   "uit welke sjabloonversie hij kwam, dus je eigen versie bleef staan.")
+        click.echo(f"→ Wil je toch de versie van het sjabloon, start dan `proeftuin update {slug} --overwrite` "
+                   "(je huidige versie gaat naar .proeftuin-update-backup/).")
+    if report.base_created and not report.dry_run:
+        click.echo("Vanaf nu onthoudt de pilot welke sjabloonversie hij heeft (.template-base.json): een volgende "
+                   "update voegt nieuwe sjabloonversies samen met wat jij aanpast.")
     if report.backup:
-        click.echo(f"→ De oude versies staan in {report.backup}.")
+        click.echo(f"→ Je vorige versies staan in {report.backup}.")
+    if report.changed and not report.dry_run:
+        click.echo(f"→ Volgende stap: controleer met `proeftuin validate` en train opnieuw met "
+                   f"`proeftuin run {slug}`.")
+    elif report.changed:
+        click.echo(f"→ Voer het uit met `proeftuin update {slug}`.")
 
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"

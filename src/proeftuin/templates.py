@@ -2,15 +2,20 @@
 
 Every command first builds the new pilot in a temporary folder, validates it (manifest, contract
 files, pipeline import) and only then moves it into the pilots folder: a failure leaves nothing half
-made and never overwrites an existing pilot.
+made and never overwrites an existing pilot. `update` merges the template's new version into the
+pilot three ways (see the section below), so what the pilot's owners changed is never lost.
+Forks record `forked_from`; `family` turns those links into the family the docs and `compare` show.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import tempfile
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +27,10 @@ from proeftuin.pilot import MANIFEST, SLUG_PATTERN, Pilot, find_pilot, load_pilo
 from proeftuin.settings import Settings
 
 ANSWERS_FILE = ".copier-answers.yml"
-# Files a pilot owns after it was made: `update` never touches them.
-PILOT_OWNED = {MANIFEST, "LESSONS.md", ANSWERS_FILE}
-IGNORE = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc", ".proeftuin-update-backup")
+# Files a pilot owns after it was made: `update` adds them when missing but never changes them.
+PILOT_OWNED = {"LESSONS.md", ANSWERS_FILE}
+IGNORE = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc", ".proeftuin-update-backup",
+                                "*.conflict", "*.sjabloon.ipynb")
 
 
 def templates_dir(settings: Settings) -> Path:
@@ -64,9 +70,13 @@ def _check_new_slug(settings: Settings, slug: str) -> None:
 
 def _tidy_manifest(path: Path, **changes: Any) -> None:
     """Rewrite pilot.yaml readable (plain UTF-8, field order kept), with `changes` applied."""
-    manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
+    path.write_text(_dump_manifest(path.read_text(encoding="utf-8"), **changes), encoding="utf-8")
+
+
+def _dump_manifest(content: str, **changes: Any) -> str:
+    manifest = yaml.safe_load(content)
     manifest.update(changes)
-    path.write_text(yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False, width=110), encoding="utf-8")
+    return yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False, width=110)
 
 
 def _install(settings: Settings, built: Path, slug: str) -> Pilot:
@@ -114,6 +124,7 @@ def new_from_template(settings: Settings, template: str, org: str, title: str, s
         built = Path(tmp) / slug
         render(path, built, answers)
         _tidy_manifest(built / MANIFEST)
+        write_base(built, template, _template_text(built))
         return _install(settings, built, slug)
 
 
@@ -136,6 +147,12 @@ def fork(settings: Settings, source_slug: str, org: str, slug: str | None = None
             answers = yaml.safe_load(answers_path.read_text(encoding="utf-8")) or {}
             answers.update(slug=slug, title=title, owner=org)
             _write_answers(answers_path, answers)
+        base = read_base(built)
+        if base is not None and MANIFEST in base:
+            # The template rendered with the fork's answers would say this slug, title and owner: so these
+            # are not the fork's own edits, and a later update must not see them as such.
+            base[MANIFEST] = _dump_manifest(base[MANIFEST], slug=slug, title=title, owner=org)
+            write_base(built, source.manifest.template, base)
         return _install(settings, built, slug)
 
 
@@ -145,64 +162,381 @@ def _write_answers(path: Path, answers: dict[str, Any]) -> None:
     path.write_text(header + yaml.safe_dump(answers, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
+# --------------------------------------------------------------------------------------------------
+# Update: a three-way merge of the template's new version into the pilot, keeping the user's edits
+# --------------------------------------------------------------------------------------------------
+#
+# copier's own `run_update` needs the pilot inside a *clean* git repository and the template as a git
+# repository of its own with tagged versions (copier/_main.py: "Updating is only supported in
+# git-tracked subprojects", "Destination repository is dirty"). A colleague who changed pipeline.py in
+# a notebook has not committed anything and our templates are folders in this repository, so we do what
+# copier does without git: the pilot keeps the template's files as they were when it last took them
+# (BASE_FILE); `update` renders the template again with the recorded answers and merges per file.
+
+BASE_FILE = ".template-base.json"
+BACKUP_DIR = ".proeftuin-update-backup"
+CONFLICT_SUFFIX = ".conflict"
+MARK_OURS, MARK_SPLIT, MARK_THEIRS = "<<<<<<< jouw versie", "=======", ">>>>>>> nieuwe versie van het sjabloon"
+BASE_NOTE = ("Zo zagen de bestanden van het sjabloon eruit toen deze pilot ze het laatst overnam. "
+             "`proeftuin update` vergelijkt ermee om jouw eigen aanpassingen te bewaren. Niet aanpassen.")
+
+
+def _owned(name: str) -> bool:
+    """Files the pilot owns once made: update adds them when missing but never changes them."""
+    return name in PILOT_OWNED or name == BASE_FILE or (
+        name.startswith("data/") and not name.endswith((".md", ".txt")))
+
+
+def _files(root: Path) -> dict[str, Path]:
+    skip = {"__pycache__", ".ipynb_checkpoints", BACKUP_DIR}
+    return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*"))
+            if p.is_file() and not skip.intersection(p.relative_to(root).parts)}
+
+
+def _template_text(root: Path) -> dict[str, str]:
+    """The files of a fresh render that `update` merges (text only; data and lessons are the pilot's)."""
+    found = {}
+    for name, path in _files(root).items():
+        if _owned(name) or name.endswith(CONFLICT_SUFFIX):
+            continue
+        try:
+            found[name] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue  # a binary file: added when missing, otherwise left alone
+    return found
+
+
+def write_base(folder: Path, template: str, files: dict[str, str]) -> None:
+    payload = {"uitleg": BASE_NOTE, "template": template, "files": dict(sorted(files.items()))}
+    _write_atomic(folder / BASE_FILE, json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
+
+
+def read_base(folder: Path) -> dict[str, str] | None:
+    path = folder / BASE_FILE
+    if not path.is_file():
+        return None
+    try:
+        files = json.loads(path.read_text(encoding="utf-8"))["files"]
+        if isinstance(files, dict) and all(isinstance(v, str) for v in files.values()):
+            return files
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        pass
+    raise ProeftuinError(f"{path} is beschadigd: de pilot weet niet meer welke sjabloonversie hij had.",
+                         f"Haal het bestand terug uit git (git checkout -- {path}) of verwijder het; dan neemt "
+                         "de volgende update de huidige sjabloonversie als vertrekpunt en verandert hij geen "
+                         "bestanden die van het sjabloon verschillen.")
+
+
+def _write_atomic(path: Path, content: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.proeftuin-tmp")
+    if isinstance(content, str):
+        tmp.write_text(content, encoding="utf-8")
+    else:
+        tmp.write_bytes(content)
+    if path.exists():
+        shutil.copymode(path, tmp)
+    os.replace(tmp, path)
+    if path.suffix == ".py":  # never let a stale bytecode cache stand in for the new source
+        for cached in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
+            cached.unlink(missing_ok=True)
+
+
+def merge3(ours: str, base: str, theirs: str) -> tuple[str, int]:
+    """Line-based three-way merge (the diff3 algorithm): changes on one side are taken, the same change on
+    both sides once, different changes to the same lines are a conflict shown between markers.
+
+    Returns the merged text and the number of conflicts.
+    """
+    a, o, b = ours.splitlines(keepends=True), base.splitlines(keepends=True), theirs.splitlines(keepends=True)
+    out: list[str] = []
+    conflicts = 0
+    io = ia = ib = 0
+    for zo, zo_end, za, za_end, zb, zb_end in _sync_regions(o, a, b):
+        chunk_o, chunk_a, chunk_b = o[io:zo], a[ia:za], b[ib:zb]
+        if chunk_a or chunk_b:
+            if chunk_a == chunk_b or chunk_b == chunk_o:
+                out += chunk_a
+            elif chunk_a == chunk_o:
+                out += chunk_b
+            else:
+                conflicts += 1
+                out += [MARK_OURS + "\n", *_closed(chunk_a), MARK_SPLIT + "\n", *_closed(chunk_b), MARK_THEIRS + "\n"]
+        out += o[zo:zo_end]
+        io, ia, ib = zo_end, za_end, zb_end
+    return "".join(out), conflicts
+
+
+def _closed(lines: list[str]) -> list[str]:
+    return lines[:-1] + [lines[-1] if lines[-1].endswith("\n") else lines[-1] + "\n"] if lines else []
+
+
+def _sync_regions(o: list[str], a: list[str], b: list[str]) -> list[tuple[int, int, int, int, int, int]]:
+    """Stretches of the base that both sides kept unchanged, with where they sit in each side."""
+    from difflib import SequenceMatcher
+
+    a_blocks = SequenceMatcher(None, o, a, autojunk=False).get_matching_blocks()
+    b_blocks = SequenceMatcher(None, o, b, autojunk=False).get_matching_blocks()
+    regions = []
+    i = j = 0
+    while i < len(a_blocks) and j < len(b_blocks):
+        a_base, a_side, a_len = a_blocks[i]
+        b_base, b_side, b_len = b_blocks[j]
+        start, end = max(a_base, b_base), min(a_base + a_len, b_base + b_len)
+        if start < end:
+            regions.append((start, end, a_side + start - a_base, a_side + end - a_base,
+                            b_side + start - b_base, b_side + end - b_base))
+        if a_base + a_len < b_base + b_len:
+            i += 1
+        else:
+            j += 1
+    regions.append((len(o), len(o), len(a), len(a), len(b), len(b)))
+    return regions
+
+
+def _still_valid(name: str, content: str) -> bool:
+    """A merge that leaves Python, a notebook or YAML unreadable is treated as a conflict."""
+    try:
+        if name.endswith(".py"):
+            compile(content, name, "exec")
+        elif name.endswith((".ipynb", ".json")):
+            json.loads(content)
+        elif name.endswith((".yaml", ".yml")):
+            yaml.safe_load(content)
+    except (SyntaxError, ValueError, yaml.YAMLError):
+        return False
+    return True
+
+
+def _conflict_file(name: str) -> str:
+    """Where a conflict is written: the merge with markers, or for a notebook the template's version
+    (a notebook with markers would no longer open in Jupyter)."""
+    if name.endswith(".ipynb"):
+        return name[: -len(".ipynb")] + ".sjabloon.ipynb"
+    return name + CONFLICT_SUFFIX
+
+
 @dataclass
 class UpdateReport:
+    """What `update` did (or, with dry_run, would do) per file, by relative path."""
+
     slug: str
     template: str
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    differs: list[str] = field(default_factory=list)  # template changed it, pilot keeps its own (no --overwrite)
-    kept: list[str] = field(default_factory=list)  # pilot-owned files (manifest, lessons, data)
+    dry_run: bool = False
+    added: list[str] = field(default_factory=list)      # new in the template, or missing in the pilot
+    updated: list[str] = field(default_factory=list)    # the template changed it, you had not: new version
+    merged: list[str] = field(default_factory=list)     # you and the template changed it: both kept
+    conflicts: dict[str, str] = field(default_factory=dict)  # same lines changed: file -> where both are
+    yours: list[str] = field(default_factory=list)      # you changed it, the template did not: yours stays
+    differs: list[str] = field(default_factory=list)    # no earlier template version known: yours stays
+    replaced: list[str] = field(default_factory=list)   # --overwrite: template version, yours in the backup
+    kept: list[str] = field(default_factory=list)       # the pilot's own files (lessons, data)
+    deleted_by_you: list[str] = field(default_factory=list)
+    removed_from_template: list[str] = field(default_factory=list)
+    base_created: bool = False
     backup: str | None = None
+    diffs: dict[str, str] = field(default_factory=dict)  # file -> unified diff of what changes in the pilot
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.merged or self.replaced or self.conflicts)
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
 
-def _files(root: Path) -> dict[str, Path]:
-    return {str(p.relative_to(root)): p for p in root.rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts and ".proeftuin-update-backup" not in p.parts}
+def _diff(name: str, before: str, after: str) -> str:
+    import difflib
+
+    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                        f"{name} (nu)", f"{name} (na update)"))
 
 
-def update(settings: Settings, slug: str, overwrite: bool = False) -> UpdateReport:
-    """Re-render the pilot's template with its recorded answers and bring the template's files up to date.
+def update(settings: Settings, slug: str, overwrite: bool = False, dry_run: bool = False) -> UpdateReport:
+    """Bring a pilot up to date with its template without losing what its owners changed.
 
-    The pilot's own files (pilot.yaml, LESSONS.md, data/*.csv) are never touched. A code file the
-    template changed is replaced only with `overwrite`; the old version is kept in .proeftuin-update-backup/.
+    Per template file: unchanged by you -> the new version; unchanged by the template -> yours; changed by
+    both -> merged, or a conflict: your file stays as it is and both versions go to a file next to it.
+    pilot.yaml is merged the same way (never replaced); LESSONS.md and the data are never touched.
+    With `overwrite`, code that differs from the template gets the template's version and yours goes to
+    .proeftuin-update-backup/<time>/. If the updated pilot would no longer load, everything is put back.
     """
     known = {o.slug for o in settings.organisations}
     pilot = find_pilot(settings.pilots_dir, slug, known)
     answers_path = pilot.path / ANSWERS_FILE
     if not answers_path.is_file():
-        raise ProeftuinError(f"Pilot {slug} is niet met `proeftuin new` gemaakt ({ANSWERS_FILE} ontbreekt).",
-                             "Alleen pilots uit een sjabloon kunnen bijgewerkt worden.")
+        raise ProeftuinError(f"Pilot {slug} is niet uit een sjabloon gemaakt ({ANSWERS_FILE} ontbreekt), "
+                             "dus er is niets om bij te werken.",
+                             "Alleen pilots uit `proeftuin new --template` (of kopieën ervan) kunnen bijgewerkt worden.")
     template = pilot.manifest.template
-    path = template_path(settings, template)
-    recorded = yaml.safe_load(answers_path.read_text(encoding="utf-8")) or {}
+    if template not in list_templates(settings):
+        raise ProeftuinError(f"Pilot {slug} komt uit sjabloon '{template}', maar dat sjabloon bestaat niet (meer) "
+                             f"in {templates_dir(settings)}.",
+                             f"Bestaande sjablonen: {', '.join(list_templates(settings)) or '(geen)'}. "
+                             "Er is niets veranderd.")
+    try:
+        recorded = yaml.safe_load(answers_path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ProeftuinError(f"{answers_path} is onleesbaar: {exc}",
+                             "Haal het bestand terug uit git; er is niets veranderd.") from exc
     questions = template_questions(settings, template)
     answers = {k: v for k, v in recorded.items() if k in questions}
-    report = UpdateReport(slug=slug, template=template)
+    leftovers = sorted(name for name in _files(pilot.path)
+                       if name.endswith((CONFLICT_SUFFIX, ".sjabloon.ipynb")))
+    if leftovers and not dry_run:
+        raise ProeftuinError(f"In {pilot.path} staat nog {', '.join(leftovers)} van een vorige update "
+                             "(een conflict dat nog niet is afgewerkt).",
+                             "Neem daaruit over wat je wil houden, verwijder het bestand en start "
+                             f"`proeftuin update {slug}` opnieuw. Er is niets veranderd.")
+    base = read_base(pilot.path)
+    report = UpdateReport(slug=slug, template=template, dry_run=dry_run, base_created=base is None)
+    writes: dict[str, str | bytes] = {}  # relative path -> new content
     with tempfile.TemporaryDirectory(prefix="proeftuin-update-") as tmp:
         fresh = Path(tmp) / slug
-        render(path, fresh, answers)
-        current = _files(pilot.path)
-        backup = pilot.path / ".proeftuin-update-backup"
-        for name, new in sorted(_files(fresh).items()):
-            owned = name in PILOT_OWNED or (name.startswith("data/") and not name.endswith((".md", ".txt")))
-            if name not in current:
-                (pilot.path / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(new, pilot.path / name)
+        render(template_path(settings, template), fresh, answers)
+        _tidy_manifest(fresh / MANIFEST)
+        theirs_text = _template_text(fresh)
+        fresh_files = {name: path.read_bytes() for name, path in _files(fresh).items()}
+    current = _files(pilot.path)
+    for name, theirs_bytes in fresh_files.items():
+        if name in (ANSWERS_FILE, BASE_FILE):
+            continue
+        mine = current.get(name)
+        if mine is None:
+            if base is not None and name in base and theirs_text.get(name) == base[name]:
+                report.deleted_by_you.append(name)
+            else:
+                writes[name] = theirs_bytes
                 report.added.append(name)
-            elif owned:
-                report.kept.append(name)
-            elif new.read_bytes() != current[name].read_bytes():
-                if overwrite:
-                    (backup / name).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(current[name], backup / name)
-                    shutil.copy2(new, current[name])
-                    report.updated.append(name)
-                    report.backup = str(backup)
-                else:
-                    report.differs.append(name)
-    load_pilot(pilot.path, known).pipeline()  # still a valid pilot
+            continue
+        if _owned(name):
+            report.kept.append(name)
+            continue
+        mine_bytes = mine.read_bytes()
+        if mine_bytes == theirs_bytes:
+            continue
+        theirs = theirs_text.get(name)
+        try:
+            ours = mine_bytes.decode("utf-8")
+        except UnicodeDecodeError:
+            ours = None
+        if overwrite and name != MANIFEST:
+            writes[name] = theirs_bytes
+            report.replaced.append(name)
+            continue
+        old = None if base is None else base.get(name)
+        if theirs is None or ours is None or old is None:
+            (report.kept if name == MANIFEST else report.differs).append(name)
+        elif ours == old:
+            writes[name] = theirs
+            report.updated.append(name)
+        elif theirs == old:
+            report.yours.append(name)
+        else:
+            merged, conflicts = merge3(ours, old, theirs)
+            if conflicts == 0 and _still_valid(name, merged):
+                writes[name] = merged
+                report.merged.append(name)
+            else:
+                # As copier does, the template version counts as taken: the conflict file holds all of it,
+                # and what the user keeps from it is their resolution (not offered again as a change).
+                target = _conflict_file(name)
+                writes[target] = theirs if target.endswith(".ipynb") else merged
+                report.conflicts[name] = target
+                report.diffs[name] = _diff(name, ours, writes[target])
+    report.removed_from_template = sorted(n for n in (base or {}) if n not in fresh_files and n in current)
+    for name, content in writes.items():
+        if isinstance(content, str) and name not in report.conflicts.values():
+            before = current[name].read_bytes() if name in current else b""
+            report.diffs[name] = _diff(name, before.decode("utf-8", "replace"), content)
+    if dry_run:
+        return report
+    writes[ANSWERS_FILE] = fresh_files[ANSWERS_FILE]
+    writes[BASE_FILE] = json.dumps({"uitleg": BASE_NOTE, "template": template,
+                                    "files": dict(sorted(theirs_text.items()))}, ensure_ascii=False, indent=1) + "\n"
+    writes = {name: content for name, content in writes.items()
+              if name not in current or current[name].read_bytes() != (
+                  content.encode("utf-8") if isinstance(content, str) else content)}
+    if writes:
+        _apply(pilot.path, writes, report, known)
     return report
+
+
+def _apply(folder: Path, writes: dict[str, str | bytes], report: UpdateReport,
+           known: set[str]) -> None:
+    """Write the update; if the pilot no longer loads afterwards, put every file back as it was."""
+    import datetime as dt
+
+    originals = {name: (folder / name).read_bytes() if (folder / name).is_file() else None for name in writes}
+    if report.replaced:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        backup = folder / BACKUP_DIR / stamp
+        for name in report.replaced:
+            (backup / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(folder / name, backup / name)
+        report.backup = str(backup)
+    try:
+        for name, content in writes.items():
+            _write_atomic(folder / name, content)
+        load_pilot(folder, known).pipeline()
+    except Exception as exc:
+        for name, content in originals.items():
+            if content is None:
+                (folder / name).unlink(missing_ok=True)
+            else:
+                _write_atomic(folder / name, content)
+        problem = exc.message if isinstance(exc, ProeftuinError) else f"{type(exc).__name__}: {exc}"
+        raise ProeftuinError(f"Na het bijwerken zou pilot {report.slug} niet meer werken ({problem}). "
+                             "Alles is teruggezet zoals het was.",
+                             f"Bekijk wat update wil veranderen met `proeftuin update {report.slug} --dry-run` "
+                             "en neem het met de hand over, of vraag het datateam.") from exc
+
+
+# --------------------------------------------------------------------------------------------------
+# Families: a pilot, the pilot it was forked from, and the forks of it (recorded as `forked_from`)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Relative:
+    slug: str
+    forked_from: str | None
+    depth: int  # 0 for the family's origin, 1 for its forks, ...
+
+
+def family(slug: str, origins: Mapping[str, str | None]) -> list[Relative]:
+    """The family tree around `slug`, origin first, then depth first by slug.
+
+    `origins` maps every known pilot to the pilot it was forked from (None for an original). A
+    `forked_from` naming a pilot that no longer exists ends the line upwards; a loop is cut.
+    """
+    if slug not in origins:
+        return [Relative(slug, None, 0)]
+    root, seen = slug, {slug}
+    while (parent := origins.get(root)) in origins and parent not in seen:
+        seen.add(parent)
+        root = parent
+    children: dict[str, list[str]] = {}
+    for child, parent in origins.items():
+        if parent and child != root:
+            children.setdefault(parent, []).append(child)
+    found: list[Relative] = []
+    stack = [(root, 0)]
+    visited: set[str] = set()
+    while stack:
+        node, depth = stack.pop()
+        if node in visited:
+            continue
+        visited.add(node)
+        found.append(Relative(node, origins.get(node), depth))
+        stack += [(child, depth + 1) for child in sorted(children.get(node, []), reverse=True)]
+    return found
+
+
+def pilot_origins(settings: Settings) -> dict[str, str | None]:
+    """slug -> forked_from for every pilot whose manifest can be read (broken pilots are left out)."""
+    from proeftuin.pilot import discover_pilots
+
+    known = {o.slug for o in settings.organisations}
+    return {p.slug: p.manifest.forked_from for p in discover_pilots(settings.pilots_dir, known, strict=False)
+            if isinstance(p, Pilot)}
