@@ -202,3 +202,51 @@ def test_no_raw_identifier_reaches_the_artifact_store(run_cli, fresh_store: Path
     squeezed = re.sub(r"[\s./-]", "", haystack)
     leaked = [n for n in needles if n in haystack] + [n for n in digits_only if n in squeezed]
     assert not leaked, f"raw personal data in the store: {leaked}"
+
+
+def test_compare_shows_the_family_of_a_forked_pilot(run_cli, pilots_copy: Path):
+    """A fork's runs live in its own experiment; --family ranks them with the original's, per pilot."""
+    run_cli("new", "--from", "ebox-besparing", "--org", "menen")
+    run_cli("new", "--from", "ebox-besparing-menen", "--org", "wervik", "--slug", "ebox-wervik")
+    original = run_cli.json("run", "ebox-besparing", "--org", "kortrijk")
+    menen = run_cli.json("run", "ebox-besparing-menen", "--org", "menen", "--param", "holdout_months=4")
+    wervik = run_cli.json("run", "ebox-wervik", "--org", "wervik", "--param", "holdout_months=3")
+    run_cli.json("run", "ebox-besparing-menen", "--org", "menen", "--baseline")
+
+    alone = run_cli.json("compare", "ebox-besparing")
+    assert [r["run_id"] for r in alone["runs"]] == [original["run_id"]]
+    assert [m["slug"] for m in alone["family"]] == ["ebox-besparing", "ebox-besparing-menen", "ebox-wervik"]
+    assert [m["forked_from"] for m in alone["family"]] == [None, "ebox-besparing", "ebox-besparing-menen"]
+    assert [m["owner"] for m in alone["family"]] == ["kortrijk", "menen", "wervik"]
+    hint = run_cli("compare", "ebox-besparing").stdout
+    assert "proeftuin compare ebox-besparing --family" in hint and "ebox-wervik" in hint
+
+    for start in ("ebox-besparing", "ebox-wervik"):  # the same family from any member
+        runs = run_cli.json("compare", start, "--family")["runs"]
+        assert len(runs) == 4
+        assert {(r["pilot"], r["organisation"]) for r in runs} == {
+            ("ebox-besparing", "kortrijk"), ("ebox-besparing-menen", "menen"), ("ebox-wervik", "wervik")}
+        errors = [r["metrics"]["forecast_mae"] for r in runs]
+        assert errors == sorted(errors), "lower forecast_mae is better: best first"
+    by_org = run_cli.json("compare", "ebox-besparing", "--family", "--by", "organisation")["runs"]
+    assert sorted(r["organisation"] for r in by_org) == ["kortrijk", "menen", "wervik"]
+    best_menen = next(r for r in by_org if r["organisation"] == "menen")
+    assert best_menen["pilot"] == "ebox-besparing-menen"
+    assert {r["run_id"] for r in by_org} >= {original["run_id"], wervik["run_id"]}
+    assert menen["run_id"] in {r["run_id"] for r in run_cli.json("compare", "ebox-wervik", "--family")["runs"]}
+
+    table = run_cli("compare", "ebox-wervik", "--family").stdout
+    assert "Familie van ebox-wervik: ebox-besparing (Kortrijk, origineel), ebox-besparing-menen (Menen, kopie van " \
+           "ebox-besparing), ebox-wervik (Wervik, kopie van ebox-besparing-menen)." in table
+    header, *lines = [line for line in table.splitlines() if line.startswith(("pilot", "ebox"))]
+    assert header.split()[:3] == ["pilot", "run", "organisatie"]
+    assert {line.split()[0] for line in lines} == {"ebox-besparing", "ebox-besparing-menen", "ebox-wervik"}
+    assert "--family" not in table  # no hint to use what you are already using
+
+
+def test_compare_family_of_a_pilot_without_runs_or_forks(run_cli, pilots_copy: Path):
+    out = run_cli.json("compare", "digitale-maturiteit", "--family")
+    assert out["runs"] == [] and [m["slug"] for m in out["family"]] == ["digitale-maturiteit"]
+    text = run_cli("compare", "digitale-maturiteit", "--family").stdout
+    assert "Nog geen runs voor de familie van digitale-maturiteit" in text and "proeftuin run" in text
+    assert "Onbekende pilot" in run_cli("compare", "bestaat-niet", "--family", code=1).stderr

@@ -248,33 +248,81 @@ def predict(slug: str, data_path: Path, output_path: Path, model_uri: str | None
 
 @cli.command()
 @click.argument("slug")
+@click.option("--family", is_flag=True,
+              help="Ook de runs van verwante pilots: de pilot waarvan deze een kopie is en alle kopieën ervan "
+                   "in andere organisaties (proeftuin new --from), met een kolom voor de pilot.")
 @click.option("--by", type=click.Choice(["organisation"]), default=None, help="Beste run per organisatie.")
 @click.option("--limit", type=int, default=20, show_default=True, help="Hoeveel runs tonen (tabel).")
 @click.option("--json", "as_json", is_flag=True, help="Alle runs als JSON.")
-def compare(slug: str, by: str | None, limit: int, as_json: bool) -> None:
-    """Zet de runs van een pilot naast elkaar, de beste eerst (ook de baseline)."""
+def compare(slug: str, family: bool, by: str | None, limit: int, as_json: bool) -> None:
+    """Zet de runs van een pilot naast elkaar, de beste eerst (ook de baseline).
+
+    \b
+    Met --family ook de runs van de hele familie: het origineel en de kopieën in andere organisaties.
+    Voorbeelden:
+      proeftuin compare ebox-besparing
+      proeftuin compare ebox-besparing --family --by organisation
+    """
     from proeftuin import tracking
 
     settings = _settings()
     pilot = _pilot(settings, slug)
+    relatives = _family_of(settings, pilot)
+    members = [r["slug"] for r in relatives] if family else [slug]
     client = tracking.connect(settings)
-    experiment = client.get_experiment_by_name(slug)
+    experiments = []
+    for member in members:
+        experiment = client.get_experiment_by_name(member)
+        if experiment is not None and experiment.lifecycle_stage != "deleted":
+            experiments.append(experiment.experiment_id)
     metric = pilot.manifest.metric
-    rows = [] if experiment is None else tracking.compare_runs(
-        client, experiment.experiment_id, metric.name, metric.greater_is_better, by)
+    rows = tracking.compare_runs(client, experiments, metric.name, metric.greater_is_better, by)
     if as_json:
-        _emit_json({"pilot": slug, "metric": metric.name, "runs": [r.as_dict() for r in rows]})
+        _emit_json({"pilot": slug, "metric": metric.name, "family": relatives, "runs": [r.as_dict() for r in rows]})
         return
+    names = {o.slug: o.name for o in settings.organisations}
+    if family:
+        described = ", ".join(
+            f"{r['slug']} ({names.get(r['owner'], r['owner'])}"
+            + (f", kopie van {r['forked_from']})" if r["depth"] else ", origineel)") for r in relatives)
+        click.echo(f"Familie van {slug}: {described}.")
+        other = [r["slug"] for r in relatives if r["metric"] != metric.name]
+        if other:
+            click.echo(f"Let op: {', '.join(other)} meet(en) met een andere hoofdmaat; hun runs zonder "
+                       f"{metric.name} staan onderaan.")
     if not rows:
-        click.echo(f"Nog geen runs voor {slug}. Start er een met `proeftuin run {slug}`.")
-        return
-    extra = [k for k in ("top3_accuracy", "auto_share", "auto_accuracy") if any(k in r.metrics for r in rows)]
-    click.echo(f"{'run':<10} {'organisatie':<14} {'soort':<9} {metric.name:>9} " + " ".join(f"{k:>14}" for k in extra))
-    for row in rows[:limit]:
-        click.echo(f"{row.run_id[:8]:<10} {row.organisation:<14} {row.kind:<9} {_fmt(row.metrics.get(metric.name)):>9} "
-                   + " ".join(f"{_fmt(row.metrics.get(k)):>14}" for k in extra))
-    if len(rows) > limit:
-        click.echo(f"… en nog {len(rows) - limit} runs (zie --json of --limit).")
+        where = f"de familie van {slug}" if family else slug
+        click.echo(f"Nog geen runs voor {where}. Start er een met `proeftuin run {slug} --org <jouw organisatie>`.")
+    else:
+        extra = [k for k in ("top3_accuracy", "auto_share", "auto_accuracy") if any(k in r.metrics for r in rows)]
+        width = max([len("pilot")] + [len(r.pilot) for r in rows]) + 2
+        first = f"{'pilot':<{width}}" if family else ""
+        click.echo(f"{first}{'run':<10} {'organisatie':<14} {'soort':<9} {metric.name:>9} "
+                   + " ".join(f"{k:>14}" for k in extra))
+        for row in rows[:limit]:
+            first = f"{row.pilot:<{width}}" if family else ""
+            click.echo(f"{first}{row.run_id[:8]:<10} {row.organisation:<14} {row.kind:<9} "
+                       f"{_fmt(row.metrics.get(metric.name)):>9} "
+                       + " ".join(f"{_fmt(row.metrics.get(k)):>14}" for k in extra))
+        if len(rows) > limit:
+            click.echo(f"… en nog {len(rows) - limit} runs (zie --json of --limit).")
+    if not family and len(relatives) > 1:
+        others = ", ".join(r["slug"] for r in relatives if r["slug"] != slug)
+        click.echo(f"→ Deze pilot hoort bij een familie (ook {others}). Zet alle runs naast elkaar met "
+                   f"`proeftuin compare {slug} --family`.")
+
+
+def _family_of(settings: Settings, pilot) -> list[dict[str, Any]]:
+    """The pilot's family (origin first): slug, owner, forked_from, depth and primary metric of each member."""
+    from proeftuin.pilot import Pilot, discover_pilots
+    from proeftuin.templates import family
+
+    found = {p.slug: p for p in discover_pilots(settings.pilots_dir, _org_slugs(settings), strict=False)
+             if isinstance(p, Pilot)}
+    found[pilot.slug] = pilot
+    tree = family(pilot.slug, {slug: p.manifest.forked_from for slug, p in found.items()})
+    return [{"slug": r.slug, "owner": found[r.slug].manifest.owner, "forked_from": r.forked_from, "depth": r.depth,
+             "metric": found[r.slug].manifest.metric.name} for r in tree]
 
 
 @cli.command()

@@ -12,7 +12,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,10 +241,12 @@ class RunRow:
     kind: str
     start_time: int
     metrics: dict[str, float]
+    pilot: str = ""  # the experiment (pilot slug) the run belongs to
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
+            "pilot": self.pilot,
             "organisation": self.organisation,
             "user": self.user,
             "kind": self.kind,
@@ -253,24 +255,34 @@ class RunRow:
         }
 
 
-def compare_runs(client: MlflowClient, experiment_id: str, metric: str, greater_is_better: bool = True,
+def compare_runs(client: MlflowClient, experiment_id: str | Sequence[str], metric: str, greater_is_better: bool = True,
                  by: str | None = None, page_size: int = 10000) -> list[RunRow]:
     """Finished runs best first on `metric`; with by="organisation", the best run per organisation.
 
+    `experiment_id` may be several experiments (a pilot's family: the original and its forks), whose
+    runs are then ranked together; each row says which pilot (experiment name) it came from.
     Ordering happens here, not in the store: MLflow's SQL ordering on a metric joins per run and was
     3x slower over 5,000 runs than fetching large pages and sorting in Python (bench/tracking.py).
     """
+    ids = [experiment_id] if isinstance(experiment_id, str) else list(experiment_id)
+    if not ids:
+        return []
+    names: dict[str, str] = {}
     rows: list[RunRow] = []
     token = None
     while True:
         page = client.search_runs(
-            [experiment_id], filter_string="attributes.status = 'FINISHED'", run_view_type=ViewType.ACTIVE_ONLY,
+            ids, filter_string="attributes.status = 'FINISHED'", run_view_type=ViewType.ACTIVE_ONLY,
             max_results=page_size, page_token=token,
         )
         for run in page:
             tags = run.data.tags
+            experiment = run.info.experiment_id
+            if experiment not in names:
+                names[experiment] = client.get_experiment(experiment).name
             rows.append(RunRow(run.info.run_id, tags.get(TAG_ORG, "?"), tags.get(TAG_USER, "?"),
-                               tags.get(TAG_KIND, "model"), run.info.start_time or 0, dict(run.data.metrics)))
+                               tags.get(TAG_KIND, "model"), run.info.start_time or 0, dict(run.data.metrics),
+                               names[experiment]))
         token = page.token
         if not token:
             break
