@@ -256,3 +256,44 @@ def test_serve_binds_loopback_and_serves_the_site(tmp_path: Path, fresh_store: P
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+# -- families (forks) --------------------------------------------------------------------------------------
+
+
+def test_pilot_pages_show_the_family(run_cli, pilots_copy: Path, tmp_path: Path):
+    """An original, a fork for Menen, a fork of that fork for Wervik, and one whose source is gone."""
+    run_cli("new", "--from", "ebox-besparing", "--org", "menen")
+    run_cli("new", "--from", "ebox-besparing-menen", "--org", "wervik", "--slug", "ebox-wervik")
+    write_pilot(pilots_copy, "wees", forked_from="verdwenen-pilot")
+    run_cli.json("run", "ebox-besparing-menen", "--org", "menen")
+    site = tmp_path / "site"
+    run_cli("docs", "build", "--output", str(site), "--strict")
+
+    original = site / "pilots" / "ebox-besparing.html"
+    words = visible_text(original)
+    assert "Hergebruikt door eBox-besparing (Menen) (Menen)" in words
+    assert "Familie" in words and "proeftuin compare ebox-besparing --family" in words
+    assert "proeftuin new --from ebox-besparing --org" in words  # how to make your own copy
+    assert "ebox-besparing-menen.html" in parse(original).links
+    family = words[words.index("Deze pilot bestaat ook in andere organisaties"):words.index("Alle runs van de familie")]
+    assert family.index("eBox-besparing (deze pagina) Kortrijk origineel") < family.index("eBox-besparing (Menen) Menen")
+    assert family.index("eBox-besparing (Menen) Menen") < family.index("eBox-besparing (Menen) (Wervik) Wervik")
+    assert re.search(r"eBox-besparing \(Menen\) Menen eBox-besparing idee forecast mae 0,\d+", family), family
+    assert "nog geen model" in family  # the original and Wervik have no runs in this store
+
+    fork = site / "pilots" / "ebox-besparing-menen.html"
+    words = visible_text(fork)
+    assert "Gebaseerd op eBox-besparing (Kortrijk)" in words
+    assert "Hergebruikt door eBox-besparing (Menen) (Wervik) (Wervik)" in words
+    assert {"ebox-besparing.html", "ebox-wervik.html"} <= set(parse(fork).links)
+    words = visible_text(site / "pilots" / "ebox-wervik.html")
+    assert "Gebaseerd op eBox-besparing (Menen) (Menen)" in words and "(deze pagina)" in words
+
+    orphan = visible_text(site / "pilots" / "wees.html")
+    assert "Gebaseerd op verdwenen-pilot (die pilot staat niet meer in de proeftuin)" in orphan
+    assert "## Familie" not in orphan and "Deze pilot bestaat ook" not in orphan
+    assert "Familie" not in visible_text(site / "pilots" / "vragenrouter.html").split("Lessen")[0].split("Resultaten")[1]
+    index = visible_text(site / "pilots" / "index.html")
+    assert re.search(r"eBox-besparing \(Menen\) \(kopie van eBox-besparing ?\)", index), index
+    assert broken_internal_links(site) == []

@@ -209,6 +209,21 @@ class SiteData:
         org = self.organisation(slug)
         return org.name if org else slug
 
+    def by_slug(self, slug: str | None) -> PilotEntry | None:
+        return next((e for e in self.pilots if e.manifest and e.manifest.slug == slug), None)
+
+    def forks(self, slug: str) -> list[PilotEntry]:
+        """Pilots made from this one with `proeftuin new --from` (their manifest says forked_from)."""
+        return sorted((e for e in self.pilots if e.manifest and e.manifest.forked_from == slug), key=lambda e: e.slug)
+
+    def family(self, entry: PilotEntry) -> list[tuple[PilotEntry, int]]:
+        """The whole family of a pilot (origin first, forks below their source) with each one's depth."""
+        from proeftuin.templates import family
+
+        origins = {e.manifest.slug: e.manifest.forked_from for e in self.pilots if e.manifest}
+        members = [(self.by_slug(r.slug), r.depth) for r in family(entry.slug, origins)]
+        return [(e, depth) for e, depth in members if e is not None]
+
 
 def _entry(found: Pilot | BrokenPilot, known: set[str]) -> PilotEntry:
     folder = found.path
@@ -379,7 +394,9 @@ def pilots_index(data: SiteData) -> str:
         result = _champion_value(entry)
         if entry.results.champion:
             result = f"{text(metric_label(m.metric.name))} {result}"
-        lines.append(f"| {_link(entry)} | {text(m.question)} | {text(data.org_name(m.owner))} | "
+        source = data.by_slug(m.forked_from)
+        origin = f" (kopie van {_link(source)})" if source else ""
+        lines.append(f"| {_link(entry)}{origin} | {text(m.question)} | {text(data.org_name(m.owner))} | "
                      f"[{text(m.theme)}](../{OVERVIEW_DIR}/themas.md#{anchor(m.theme)}) | "
                      f"[{text(m.stage)}](../{OVERVIEW_DIR}/fasen.md#{anchor(m.stage)}) | {result} |")
     return "\n".join(lines) + "\n"
@@ -423,7 +440,13 @@ def pilot_page(entry: PilotEntry, data: SiteData) -> str:
               f"| Persoonsgegevens | {'ja, ze worden verwijderd vóór training en logging' if m.personal_data else 'nee'} |",
               f"| Risicoklasse AI-verordening | {text(m.ai_act.risk_class)} |"]
     if m.forked_from:
-        lines.append(f"| Gebaseerd op | {text(m.forked_from)} |")
+        source = data.by_slug(m.forked_from)
+        origin = (f"{_link(source)} ({text(data.org_name(source.manifest.owner))})" if source else
+                  f"{text(m.forked_from)} (die pilot staat niet meer in de proeftuin)")
+        lines.append(f"| Gebaseerd op | {origin} |")
+    if forks := data.forks(m.slug):
+        lines.append("| Hergebruikt door | " + ", ".join(
+            f"{_link(fork)} ({text(data.org_name(fork.manifest.owner))})" for fork in forks) + " |")
     lines += ["", "## Gegevens", "", "| Bestand | Beschrijving | Herkomst | Licentie | Persoonsgegevens |",
               "| --- | --- | --- | --- | --- |"]
     for source in m.data:
@@ -440,6 +463,7 @@ def pilot_page(entry: PilotEntry, data: SiteData) -> str:
               "", "Iedereen die met dit systeem werkt, moet weten wat het kan en niet kan "
               "(de plicht tot AI-geletterdheid, zie [AI-geletterdheid](../ai-geletterdheid.md)).", ""]
     lines += _results_section(entry, m, data)
+    lines += _family_section(entry, m, data)
     lines += _lessons_section(entry)
     lines += _reuse_section(entry, m, data)
     return "\n".join(lines) + "\n"
@@ -508,6 +532,29 @@ def _results_section(entry: PilotEntry, m: Manifest, data: SiteData) -> list[str
     return lines
 
 
+def _family_section(entry: PilotEntry, m: Manifest, data: SiteData) -> list[str]:
+    """The original and its copies in other organisations (`proeftuin new --from`), side by side."""
+    members = data.family(entry)
+    if len(members) < 2:
+        return []
+    lines = ["## Familie", "",
+             "Deze pilot bestaat ook in andere organisaties: elk werkt met een eigen kopie op eigen gegevens. "
+             "Zo zie je wie hetzelfde probeert en hoe ver ze staan.", "",
+             "| Pilot | Eigenaar | Gebaseerd op | Fase | Resultaat kampioensmodel |", "| --- | --- | --- | --- | --- |"]
+    for member, _depth in members:
+        mm = member.manifest
+        name = f"**{text(member.title)}** (deze pagina)" if member is entry else _link(member)
+        source = data.by_slug(mm.forked_from)
+        origin = _link(source) if source else (text(mm.forked_from) if mm.forked_from else "origineel")
+        result = _champion_value(member)
+        if member.results.champion:
+            result = f"{text(metric_label(mm.metric.name))} {result}"
+        lines.append(f"| {name} | {text(data.org_name(mm.owner))} | {origin} | {text(mm.stage)} | {result} |")
+    lines += ["", f"Alle runs van de familie naast elkaar: `proeftuin compare {attr(m.slug)} --family` "
+              "(met `--by organisation` de beste per organisatie).", ""]
+    return lines
+
+
 def _lesson_sections(markdown: str) -> dict[str, str]:
     """LESSONS.md split on its fixed `## ` headings (heading -> body)."""
     sections: dict[str, str] = {}
@@ -554,6 +601,9 @@ def _reuse_section(entry: PilotEntry, m: Manifest, data: SiteData) -> list[str]:
              "of kijk hierboven na de volgende bouw van deze site.",
              "5. Spreek samen met de medewerkers af wanneer een mens beslist (zie Menselijk toezicht hierboven), "
              "en schrijf op wat je leerde in `LESSONS.md`.", "",
+             f"Wil je er liever zelf mee verder, met je eigen fiche en lessen? Maak dan een eigen kopie: "
+             f"`proeftuin new --from {attr(m.slug)} --org <jouw organisatie>`. Die blijft aan deze pilot gekoppeld: "
+             "ze staat hier bij de familie, en `proeftuin compare --family` zet jullie runs naast elkaar.", "",
              "## Links", "",
              f'- <a href="{attr(gallery)}">Demo van deze pilot</a> (in de galerij, ook op je gsm)']
     if entry.results.experiment_id:
