@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -285,10 +286,62 @@ def test_three_way_merge():
     (["--from", "ebox-besparing", "--org", "kortrijk", "--slug", "vragenrouter"], "bestaat al"),
     (["--from", "onbekend", "--org", "menen"], "Onbekende pilot"),
     (["--org", "kortrijk", "--title", "Iets"], "Geef een sjabloon"),
+    (["--template", "tabular-scenario", "--title", "Iets"], "Geef de organisatie"),
+    (["--template", "tabular-scenario", "--org", "kortrijk", "--title", "ab"], "minstens 3 tekens"),
+    (["--template", "tabular-scenario", "--org", "kortrijk", "--title", "Iets", "--option", "onbekend=1"],
+     "kent de optie"),
+    (["--template", "tabular-scenario", "--org", "kortrijk", "--title", "Iets", "--option", "with_baseline"],
+     "sleutel=waarde"),
+    (["--from", "ebox-besparing", "--org", "parijs"], "Onbekende organisatie"),
+    (["--from", "ebox-besparing", "--template", "tabular-scenario", "--org", "menen"], "niet allebei"),
+    (["--from", "../pilots/ebox-besparing", "--org", "menen"], "Onbekende pilot"),
+    (["--from", "ebox-besparing", "--org", "menen", "--slug", "ebox-besparing"], "bestaat al"),
 ])
 def test_bad_input_says_what_to_do_and_overwrites_nothing(run_cli, pilots_copy: Path, args, message):
     before = {p: p.stat().st_mtime_ns for p in pilots_copy.rglob("*") if p.is_file()}
     result = run_cli("new", *args, code=1)
-    assert message in result.stderr
+    assert message in result.stderr and "\n→ " in result.stderr  # what is wrong, then what to do
+    assert "Traceback" not in result.stderr
     after = {p: p.stat().st_mtime_ns for p in pilots_copy.rglob("*") if p.is_file()}
     assert before == after
+
+
+def test_forking_twice_for_the_same_organisation_keeps_the_first_fork(run_cli, pilots_copy: Path):
+    run_cli("new", "--from", "ebox-besparing", "--org", "menen")
+    fork = pilots_copy / "ebox-besparing-menen"
+    (fork / "LESSONS.md").write_text((fork / "LESSONS.md").read_text(encoding="utf-8") + "\nMenen leerde iets.\n",
+                                     encoding="utf-8")
+    before = _snapshot(pilots_copy)
+    result = run_cli("new", "--from", "ebox-besparing", "--org", "menen", code=1)
+    assert "bestaat al" in result.stderr and "--slug" in result.stderr
+    assert _snapshot(pilots_copy) == before
+
+
+def _break_base(folder: Path) -> None:
+    (folder / ".template-base.json").write_text("{niet: json", encoding="utf-8")
+
+
+@pytest.mark.parametrize(("slug", "damage", "message"), [
+    ("bestaat-niet", None, "Onbekende pilot"),
+    ("../pilots/proef", None, "Onbekende pilot"),
+    ("vragenrouter", None, "niet uit een sjabloon gemaakt"),
+    ("proef", "template", "bestaat niet (meer)"),
+    ("proef", "base", "beschadigd"),
+    ("proef", "answers", "onleesbaar"),
+])
+def test_update_bad_input_says_what_to_do_and_changes_nothing(run_cli, own_templates: Path, empty_pilots: Path,
+                                                              slug, damage, message):
+    shutil.copytree(ROOT / "pilots" / "vragenrouter", empty_pilots / "vragenrouter", copy_function=os.symlink,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    run_cli("new", "--template", "tabular-scenario", "--org", "kortrijk", "--title", "Proef", "--slug", "proef")
+    folder = empty_pilots / "proef"
+    if damage == "template":
+        shutil.rmtree(own_templates / "tabular-scenario")
+    elif damage == "base":
+        _break_base(folder)
+    elif damage == "answers":
+        (folder / ".copier-answers.yml").write_text("slug: [niet af\n", encoding="utf-8")
+    before = _snapshot(empty_pilots)
+    result = run_cli("update", slug, code=1)
+    assert message in result.stderr and "\n→ " in result.stderr and "Traceback" not in result.stderr
+    assert _snapshot(empty_pilots) == before

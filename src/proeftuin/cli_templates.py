@@ -46,7 +46,9 @@ def new(template: str | None, source: str | None, org: str | None, title: str | 
 
     settings = get_settings()
     if template and source:
-        raise ProeftuinError("Kies --template of --from, niet allebei.")
+        raise ProeftuinError("Kies --template of --from, niet allebei.",
+                             "Een nieuwe pilot: --template tabular-scenario --org kortrijk --title \"...\"; "
+                             "een kopie van een bestaande: --from ebox-besparing --org menen.")
     if not template and not source:
         if not _interactive():
             raise ProeftuinError("Geef een sjabloon (--template) of een bestaande pilot (--from).",
@@ -83,6 +85,9 @@ def new(template: str | None, source: str | None, org: str | None, title: str | 
     click.echo(message)
     click.echo(f"→ Volgende stap: pas de data in {pilot.path / 'data'} aan en start "
                f"`proeftuin run {pilot.slug} --org {org}`.")
+    if source:
+        click.echo(f"→ Daarna zie je je runs naast die van {source} en de andere kopieën met "
+                   f"`proeftuin compare {pilot.slug} --family`.")
 
 
 @click.command()

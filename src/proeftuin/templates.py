@@ -79,6 +79,14 @@ def _dump_manifest(content: str, **changes: Any) -> str:
     return yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False, width=110)
 
 
+def _existing(settings: Settings, slug: str, known: set[str]) -> Pilot:
+    """A pilot in the pilots folder by its slug (never a path outside it)."""
+    if not re.match(SLUG_PATTERN, slug):
+        raise ProeftuinError(f"Onbekende pilot '{slug}'.",
+                             "Geef de korte naam van een pilot uit `proeftuin list`, bv. ebox-besparing.")
+    return find_pilot(settings.pilots_dir, slug, known)
+
+
 def _install(settings: Settings, built: Path, slug: str) -> Pilot:
     """Validate a pilot built in a temporary folder and move it into the pilots folder."""
     known = {o.slug for o in settings.organisations}
@@ -132,7 +140,7 @@ def fork(settings: Settings, source_slug: str, org: str, slug: str | None = None
     """Copy a pilot for another organisation; the copy records where it came from (`forked_from`)."""
     known = {o.slug for o in settings.organisations}
     settings.organisation(org)
-    source = find_pilot(settings.pilots_dir, source_slug, known)
+    source = _existing(settings, source_slug, known)
     slug = slug or f"{source.slug}-{org}"[:63].rstrip("-")
     _check_new_slug(settings, slug)
     organisation = settings.organisation(org)
@@ -362,7 +370,7 @@ def update(settings: Settings, slug: str, overwrite: bool = False, dry_run: bool
     .proeftuin-update-backup/<time>/. If the updated pilot would no longer load, everything is put back.
     """
     known = {o.slug for o in settings.organisations}
-    pilot = find_pilot(settings.pilots_dir, slug, known)
+    pilot = _existing(settings, slug, known)
     answers_path = pilot.path / ANSWERS_FILE
     if not answers_path.is_file():
         raise ProeftuinError(f"Pilot {slug} is niet uit een sjabloon gemaakt ({ANSWERS_FILE} ontbreekt), "
