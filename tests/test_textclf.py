@@ -11,7 +11,8 @@ from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
-from proeftuin.textclf import ROUTE_AUTO, ROUTE_PERSON, ROUTE_SKIPPED, TextRouter, _sigmoid_calibrated_proba, routing_metrics
+from proeftuin.textclf import (ROUTE_AUTO, ROUTE_PERSON, ROUTE_SKIPPED, TextRouter, _sigmoid_calibrated_proba,
+                               column_major_weights, routing_metrics)
 
 TOPICS = {
     "mobiliteit": "trein bus fiets verkeer parkeren spoor station",
@@ -48,6 +49,26 @@ def test_vectorised_calibration_matches_scikit_learn():
     svc = router.estimator[-1].named_estimators_["svc"]
     np.testing.assert_allclose(_sigmoid_calibrated_proba(svc, features), svc.predict_proba(features), atol=1e-12)
     np.testing.assert_allclose(router.predict_proba(texts), router.estimator.predict_proba(texts), atol=1e-12)
+
+
+def test_weights_are_stored_so_prediction_does_not_copy_them():
+    """A router keeps its weight matrices column-major: `weights.T` is contiguous, results are unchanged."""
+    texts, labels = _data()
+    pipeline = Pipeline([("features", TfidfVectorizer()),
+                         ("clf", VotingClassifier([("svc", CalibratedClassifierCV(LinearSVC(C=0.5), cv=3)),
+                                                   ("nb", ComplementNB())], voting="soft"))])
+    pipeline.fit(texts, labels)
+    before = pipeline.predict_proba(texts)
+    nb = pipeline[-1].named_estimators_["nb"]
+    folds = [c.estimator for c in pipeline[-1].named_estimators_["svc"].calibrated_classifiers_]
+    assert not nb.feature_log_prob_.T.flags.c_contiguous  # scikit-learn's layout: scipy would copy it per call
+    router = TextRouter(pipeline, threshold=0.5, confidence_member="svc")
+    assert nb.feature_log_prob_.T.flags.c_contiguous
+    assert all(fold.coef_.T.flags.c_contiguous for fold in folds)
+    np.testing.assert_array_equal(pipeline.predict_proba(texts), before)
+    np.testing.assert_allclose(router.predict_proba(texts), before, atol=1e-12)
+    column_major_weights(pipeline)  # idempotent
+    np.testing.assert_array_equal(pipeline.predict_proba(texts), before)
 
 
 def test_routes_follow_the_threshold_and_blank_texts_are_skipped():

@@ -7,23 +7,32 @@ says so; the other pilots keep serving.
 
 from __future__ import annotations
 
+import gc
 import html
 import logging
+import os
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import gradio as gr
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+# Gradio reports usage to its makers unless told not to: a municipal gallery does not call home.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# After every event Gradio rebuilds a pandas summary of the last 10,000 events for a monitoring page the
+# gallery does not use: about a third of the CPU of a request under load (bench/gallery_load.py).
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000000")
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
-from proeftuin import tracking
-from proeftuin.errors import ManifestError, ProeftuinError
-from proeftuin.feedback import FeedbackStore, feedback_path
-from proeftuin.pilot import BrokenPilot, Pilot, discover_pilots
-from proeftuin.settings import Settings
+import gradio as gr  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+from fastapi.responses import HTMLResponse, JSONResponse  # noqa: E402
+
+from proeftuin import tracking  # noqa: E402
+from proeftuin.errors import ManifestError, ProeftuinError  # noqa: E402
+from proeftuin.feedback import FeedbackStore, feedback_path  # noqa: E402
+from proeftuin.pilot import BrokenPilot, Pilot, discover_pilots  # noqa: E402
+from proeftuin.settings import Settings  # noqa: E402
 
 log = logging.getLogger(__name__)
 Status = Literal["ready", "no_model", "error"]
@@ -232,6 +241,11 @@ def build_app(settings: Settings, kiosk: bool = False, entries: list[GalleryEntr
                                   '<p><a href="../../">Terug naar de galerij</a></p>'),
                             status_code=503 if entry.status == "error" else 200)
 
+    # The loaded models and libraries are half a million long-lived objects; a full garbage collection
+    # walks them all (0.4-0.6 s on this machine) and stalls every visitor while it runs. They live as
+    # long as the gallery, so move them out of the collector's sight.
+    gc.collect()
+    gc.freeze()
     return DemoGuard(app, settings.gallery.max_request_bytes, settings.gallery.rate_limit_per_minute)
 
 

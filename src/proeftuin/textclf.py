@@ -71,6 +71,9 @@ class TextRouter:
     class_prior: list[float] = field(default_factory=list)
     confidence_member: str | None = None
 
+    def __post_init__(self) -> None:
+        column_major_weights(self.estimator)
+
     @property
     def classes_(self) -> np.ndarray:
         return self.estimator.classes_
@@ -191,6 +194,39 @@ class TextRouter:
             scored[word] = scored.get(word, 0.0) + float(value)
         best = sorted(scored.items(), key=lambda kv: -kv[1])[:k]
         return [(word, round(weight, 4)) for word, weight in best]
+
+
+_WEIGHT_ATTRIBUTES = ("coef_", "feature_log_prob_")
+_CHILD_ATTRIBUTES = ("estimator", "estimators_", "calibrated_classifiers_", "steps", "transformer_list")
+
+
+def column_major_weights(estimator: object) -> None:
+    """Store the (classes x features) weight matrices of linear models and naive Bayes column-major.
+
+    Prediction multiplies the sparse features by `weights.T`. Stored row-major, that transpose is not
+    contiguous and scipy copies the whole matrix (19 x 340,000 doubles for the vragenrouter) on every
+    call: two thirds of a single prediction's time. Column-major, `weights.T` is contiguous and the
+    product reads only the rows of the words in the text. Same values, same results; fitting again
+    replaces the arrays. Walks pipelines, feature unions, voting, calibration and one-vs-rest.
+    """
+    seen: set[int] = set()
+
+    def visit(obj: object) -> None:
+        if id(obj) in seen or obj is None or isinstance(obj, (str, bytes, np.ndarray)):
+            return
+        seen.add(id(obj))
+        if isinstance(obj, (list, tuple)):
+            for item in obj:
+                visit(item)
+            return
+        for name in _WEIGHT_ATTRIBUTES:
+            weights = getattr(obj, name, None)
+            if isinstance(weights, np.ndarray) and weights.ndim == 2 and not weights.flags.f_contiguous:
+                setattr(obj, name, np.asfortranarray(weights))
+        for name in _CHILD_ATTRIBUTES:
+            visit(getattr(obj, name, None))
+
+    visit(estimator)
 
 
 def _soft_vote_members(clf: BaseEstimator) -> dict[str, BaseEstimator] | None:
