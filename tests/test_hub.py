@@ -26,6 +26,8 @@ import httpx
 import pytest
 import yaml
 
+from proeftuin.hub_forkserver import KEEP_ENV, ForkServerError, clean_environment, command_for, spawn
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 LINKED = ("docs", "mkdocs.yml", "pilots", "node_modules", "templates", "src", "package.json")
@@ -114,6 +116,23 @@ class Platform:
         path = self.state / "hub" / "jupyterhub.log"
         return path.read_text()[-4000:] if path.exists() else ""
 
+    def full_log(self) -> str:
+        path = self.state / "hub" / "jupyterhub.log"
+        return path.read_text() if path.exists() else ""
+
+    def fork_server_pid(self) -> int | None:
+        """The fork server of *this* platform: a child of `up` with its socket on the command line (its own
+        children, the notebook servers, are forks of it and show the same command line)."""
+        needle = f"proeftuin.hub_forkserver {self.state / 'hub' / 'forkserver.sock'}".encode()
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and needle in (proc / "cmdline").read_bytes().replace(b"\0", b" ") \
+                        and proc_field(int(proc.name), "PPid") == self.process.pid:
+                    return int(proc.name)
+            except (OSError, StopIteration):
+                continue
+        return None
+
     def admin_password(self) -> str:
         return (self.state / "hub" / "admin-password").read_text().strip()
 
@@ -130,6 +149,18 @@ class Platform:
             except OSError:
                 continue
         return None
+
+
+def proc_field(pid: int, name: str) -> int:
+    """A number from /proc/<pid>/status (PPid; Uid gives the real uid)."""
+    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith(f"{name}:"))
+    return int(line.split()[1])
+
+
+def proc_uids(pid: int) -> set[int]:
+    """Real, effective, saved and filesystem uid of a process."""
+    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("Uid:"))
+    return {int(v) for v in line.split()[1:]}
 
 
 class Browser:
@@ -448,6 +479,92 @@ def test_a_dead_service_is_restarted(platform, people):
     wait_until(lambda: mlflow_api(kortrijk, "GET", "experiments/search?max_results=5").status_code == 200, 120,
                "MLflow to answer again")
     assert "Service mlflow-server exited" in hub.hub_log()
+
+
+def server_pid(admin: Browser, name: str) -> int:
+    return admin.api("GET", f"/hub/api/users/{name}").json()["servers"][""]["state"]["pid"]
+
+
+def start_server(who: Browser, name: str) -> None:
+    response = who.api("POST", f"/hub/api/users/{name}/server")
+    assert response.status_code in (201, 202), response.text
+    wait_until(lambda: (who.api("GET", f"/hub/api/users/{name}").json()["servers"].get("") or {}).get("ready"),
+               120, f"the server of {name} to start")
+
+
+def stop_server(who: Browser, name: str) -> None:
+    assert who.api("DELETE", f"/hub/api/users/{name}/server").status_code in (202, 204)
+    wait_until(lambda: not who.api("GET", f"/hub/api/users/{name}").json()["servers"], 60, f"{name}'s server to stop")
+
+
+def test_servers_are_forked_by_the_fork_server_under_the_users_account(platform, people, logged_run):
+    """The Kortrijk server is a child of the fork server, runs as pt-an-kortrijk (all four uids, when root),
+    and the fork server holds no secret in its environment (every server inherits its memory)."""
+    hub, _ = platform
+    admin, _, _ = people
+    fork = hub.fork_server_pid()
+    assert fork is not None, hub.hub_log()
+    pid = server_pid(admin, KORTRIJK)
+    assert proc_field(pid, "PPid") == fork
+    assert "(fork server)" in hub.full_log()
+    expected = pwd.getpwnam(f"pt-{KORTRIJK}").pw_uid if IS_ROOT else os.getuid()
+    assert proc_uids(pid) == {expected}
+    environ = (Path(f"/proc/{fork}/environ").read_bytes()).split(b"\0")
+    names = {item.split(b"=", 1)[0].decode() for item in environ if item}
+    assert names <= set(KEEP_ENV), names
+    assert not any(b"TOKEN" in item or b"SECRET" in item for item in environ)
+
+
+def test_a_dead_fork_server_is_restarted_and_servers_start_meanwhile(platform, people):
+    """Kill the fork server: the next server starts the usual way (exec), `up` starts a new fork server,
+    and the server after that comes from the new one."""
+    hub, _ = platform
+    admin, _, waregem = people
+    old = hub.fork_server_pid()
+    assert old is not None
+    os.kill(old, signal.SIGKILL)
+    start_server(waregem, WAREGEM)
+    assert f"Fork server unavailable for {WAREGEM}" in hub.full_log()
+    assert proc_field(server_pid(admin, WAREGEM), "PPid") != old
+    new = wait_until(lambda: (pid := hub.fork_server_pid()) not in (None, old) and pid, 120,
+                     "up to start a new fork server")
+    wait_until(lambda: (hub.state / "hub" / "forkserver.sock").exists(), 120, "the new fork server to listen")
+    stop_server(waregem, WAREGEM)
+    start_server(waregem, WAREGEM)
+    assert proc_field(server_pid(admin, WAREGEM), "PPid") == new
+    stop_server(waregem, WAREGEM)
+
+
+def test_fork_server_refuses_what_it_does_not_start(tmp_path):
+    """Only `<its python> -m jupyterhub.singleuser`, only well-formed requests; never root without
+    --allow-root. A refusal before the pid makes the spawner start the server the usual way."""
+    path = Path(tempfile.mkdtemp(prefix="fs-", dir="/tmp")) / "f.sock"
+    server = subprocess.Popen([*command_for(sys.executable), str(path)], env=clean_environment())
+    try:
+        wait_until(path.exists, 120, "the fork server to listen", interval=0.1)
+        assert path.stat().st_mode & 0o777 == 0o600
+        pids: list[int] = []
+        with pytest.raises(ForkServerError, match="unsupported command"):
+            asyncio.run(spawn(path, ["/bin/sh", "-c", "id"], {}, "/", None, pids.append, 30))
+        with pytest.raises(ForkServerError, match="unsupported command"):
+            asyncio.run(spawn(path, ["/usr/bin/python3", "-m", "jupyterhub.singleuser"], {}, "/", None,
+                              pids.append, 30))
+        with socket.socket(socket.AF_UNIX) as raw:
+            raw.connect(str(path))
+            raw.sendall(b"\x00\x00\x00\x05hallo")
+            raw.settimeout(30)
+            assert not raw.recv(100).startswith(b"pid")
+        if IS_ROOT:
+            with pytest.raises(RuntimeError, match="stopped while starting"):
+                asyncio.run(spawn(path, [sys.executable, "-m", "jupyterhub.singleuser"], {}, "/", None,
+                                  pids.append, 30))
+            assert len(pids) == 1
+        assert server.poll() is None  # a refused or failed child never takes the fork server down
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(path.parent, ignore_errors=True)
+    assert not path.exists()
 
 
 def test_restart_keeps_users_runs_and_notebooks(platform, people, logged_run):

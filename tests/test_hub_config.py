@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from proeftuin.hub import (
     isolation,
     load_config_d,
     update_auth,
+    update_base,
     update_services,
     update_spawner,
 )
@@ -115,6 +117,29 @@ def test_spawner_environment_and_culling(tmp_path):
     assert "--timeout=900" in names["idle-culler"]["command"]
     for public in ("mlflow", "gallery", "docs"):
         assert names[public]["url"].startswith("http://127.0.0.1:") and names[public]["oauth_no_confirm"]
+
+
+def test_servers_start_through_the_fork_server_in_the_hub_folder(tmp_path, monkeypatch):
+    c = Config()
+    hub = context(tmp_path)
+    update_spawner(c, hub)
+    assert c.ProeftuinSpawner.fork_server == str(hub.hub_dir / "forkserver.sock")
+    monkeypatch.setenv("PROEFTUIN_HOME", str(tmp_path / ("x" * 90) / "state"))
+    deep = context(tmp_path)
+    update_spawner(c, deep)
+    assert c.ProeftuinSpawner.fork_server == ""  # a socket path too long for AF_UNIX: start the usual way
+
+
+def test_hub_database_commits_without_fsync(tmp_path):
+    """WAL with synchronous=NORMAL, for the hub's own database only (set through JupyterHub.db_kwargs)."""
+    c = Config()
+    update_base(c, context(tmp_path))
+    connect_args = c.JupyterHub.db_kwargs["connect_args"]
+    assert connect_args["check_same_thread"] is False
+    db = sqlite3.connect(tmp_path / "hub.sqlite", **connect_args)
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert db.execute("PRAGMA synchronous").fetchone() == (1,)
+    db.close()
 
 
 def test_no_culler_when_idle_timeout_is_zero(tmp_path):

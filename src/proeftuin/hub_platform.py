@@ -13,13 +13,13 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from proeftuin.errors import ProeftuinError
-from proeftuin.services import wait_for_url
 from proeftuin.hub import (
     ENV_HUB_PORT,
     HUB_CONFIG_FILE,
@@ -28,6 +28,7 @@ from proeftuin.hub import (
     ensure_admin_password,
     ensure_hub_state,
 )
+from proeftuin.services import wait_for_url
 
 Say = Callable[[str], None]
 
@@ -168,6 +169,29 @@ def ensure_champions(hub: HubContext, say: Say, params: tuple[str, ...] = ()) ->
     return missing
 
 
+def start_fork_server(hub: HubContext, log) -> subprocess.Popen | None:
+    """The launcher for notebook servers (see hub_forkserver), with a scrubbed environment: what it holds
+    in memory, every notebook server inherits."""
+    from proeftuin.hub_forkserver import clean_environment, command_for, socket_path_fits
+
+    path = hub.fork_server_socket
+    if not socket_path_fits(path):
+        return None
+    path.unlink(missing_ok=True)
+    return subprocess.Popen([*command_for(str(hub.server_bin / "python")), str(path)],  # noqa: S603
+                            cwd="/", env=clean_environment(), stdin=subprocess.DEVNULL, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_for_fork_server(hub: HubContext, process: subprocess.Popen | None, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while process is not None and process.poll() is None and time.monotonic() < deadline:
+        if hub.fork_server_socket.exists():
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> int:
     """Start everything and wait for Ctrl-C; returns the hub's exit code."""
     ensure_proxy_installed(hub, say)
@@ -193,6 +217,7 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     log_path = hub.hub_dir / "jupyterhub.log"
     log = log_path.open("a")
+    forks = start_fork_server(hub, log)
     process = subprocess.Popen(  # noqa: S603 (fixed argv)
         [str(hub.bin_dir / "jupyterhub"), "-f", str(HUB_CONFIG_FILE)], cwd=hub.hub_dir, env=env,
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -203,6 +228,9 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
         except ProeftuinError as exc:
             say(click.style(f"Let op: {exc.message} De hub draait wel; zie {hub.hub_dir / 'jupyterhub.log'}.",
                             fg="yellow"))
+        if not wait_for_fork_server(hub, forks, 120):
+            say(click.style("Let op: de snelstarter voor notebooks draait niet; notebookservers starten trager. "
+                            f"Zie {log_path}.", fg="yellow"))
         say(click.style(f"Proeftuin draait op {hub.public_url}/", fg="green", bold=True))
         say(f"  notebooks  {hub.public_url}/hub/home")
         for name, title in (("mlflow", "MLflow"), ("gallery", "galerij"), ("docs", "kennissite")):
@@ -216,10 +244,20 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
             say(f"Nieuwe collega's vragen een account aan op {hub.public_url}/hub/signup; keur ze goed op "
                 f"{hub.public_url}/hub/authorize.")
         say(f"Logboek: {log_path}. Stoppen: Ctrl-C.")
-        return process.wait()
+        while True:
+            try:
+                return process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+            if forks is not None and forks.poll() is not None:  # a dead fork server is started again
+                log.write(f"[proeftuin up] de snelstarter stopte (code {forks.returncode}); opnieuw gestart\n")
+                log.flush()
+                forks = start_fork_server(hub, log)
     except KeyboardInterrupt:
         say("\nProeftuin wordt gestopt (notebooks, diensten, proxy)…")
         return 0
     finally:
         _stop(process, 90)
+        if forks is not None:
+            _stop(forks, 10)
         log.close()

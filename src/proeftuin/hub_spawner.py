@@ -4,21 +4,35 @@
 When the hub runs as root (`isolate`), every hub user gets a system account `pt-<name>` and their server
 runs under it: user code cannot read the hub's database, secrets, MLflow's store or other homes.
 Without root everything runs as the one account that started the platform (a single-team trial).
+
+Servers start through the fork server (`proeftuin.hub_forkserver`, started by `proeftuin up`) when it
+answers, else the usual way (exec); either way under the same account, in the same home, with the same
+environment. Seeding a home and creating an account run in a thread, never on the hub's event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
+import shlex
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
+from jupyterhub.utils import random_port
 from traitlets import Bool, List, Unicode
+
+from proeftuin.hub_forkserver import ForkServerError, spawn
 
 SYSTEM_PREFIX = "pt-"
 PILOT_FILES = ("pilot.yaml", "pipeline.py", "demo.py", "LESSONS.md", "notebook.ipynb")
+#: Server extensions a Proeftuin notebook server does not use (no language servers are installed; no
+#: classic-notebook extensions); each costs start-up time. A user may enable them in ~/.jupyter.
+DISABLED_EXTENSIONS = ("jupyter_lsp", "notebook_shim")
+_ACCOUNTS = threading.Lock()  # useradd locks /etc/passwd: one at a time
 
 
 def system_username(hub_name: str) -> str:
@@ -30,11 +44,16 @@ def ensure_system_user(name: str, home: Path) -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(name)
     except KeyError:
-        subprocess.run(  # noqa: S603 (fixed argv, validated name)
+        pass
+    with _ACCOUNTS:
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            subprocess.run(  # noqa: S603 (fixed argv, validated name)
             [shutil.which("useradd") or "/usr/sbin/useradd", "--no-create-home", "--home-dir", str(home),
              "--shell", "/bin/bash", "--user-group",
-             "--comment", "Proeftuin-gebruiker", name], check=True, capture_output=True, text=True)
-        return pwd.getpwnam(name)
+                 "--comment", "Proeftuin-gebruiker", name], check=True, capture_output=True, text=True)
+            return pwd.getpwnam(name)
 
 
 class ProeftuinSpawner(LocalProcessSpawner):
@@ -48,6 +67,8 @@ class ProeftuinSpawner(LocalProcessSpawner):
     templates_dir = Unicode(help="Pilot templates (templates/<kind>/) copied into each home.").tag(config=True)
     proeftuin_config = Unicode(help="proeftuin.yaml, so `proeftuin` works in a notebook.").tag(config=True)
     bin_dir = Unicode(help="The virtualenv's bin folder (proeftuin, jupyter).").tag(config=True)
+    fork_server = Unicode(help="Unix socket of the fork server (proeftuin.hub_forkserver); empty: always "
+                               "start servers the usual way.").tag(config=True)
 
     @property
     def home_dir(self) -> Path:
@@ -59,16 +80,39 @@ class ProeftuinSpawner(LocalProcessSpawner):
         return groups[0] if groups else ""
 
     async def start(self):
-        self.prepare_home()
-        self.notebook_dir = str(self.home_dir)
+        home, account = self.home_dir, system_username(self.user.name) if self.isolate else None
+        await asyncio.to_thread(self.prepare_home, home, account)
+        self.notebook_dir = str(home)
+        if self.fork_server and not (self.shell_cmd or self.popen_kwargs):
+            try:
+                return await self._start_forked(home, account)
+            except ForkServerError as exc:
+                self.log.warning("Fork server unavailable for %s (%s); starting the usual way", self.user.name, exc)
         return await super().start()
 
-    def prepare_home(self) -> None:
-        """Create and seed the home; only missing files are copied, so a user's edits survive."""
-        home = self.home_dir
+    async def _start_forked(self, home: Path, account: str | None):
+        if self.port == 0:
+            self.port = random_port()
+        argv = [*self.cmd, *self.get_args()]
+        env = self.get_env()
+        self.log.info("Spawning %s (fork server)", shlex.join(argv))
+
+        def started(pid: int) -> None:
+            self.proc, self.pid = None, pid  # poll/stop by pid, as after a hub restart
+
+        await spawn(Path(self.fork_server), argv, env, str(home), account, started, self.start_timeout)
+        return (self.ip or "127.0.0.1", self.port)
+
+    def prepare_home(self, home: Path | None = None, account_name: str | None = None) -> None:
+        """Create and seed the home; only missing files are copied, so a user's edits survive.
+
+        Runs in a thread: no hub database access here (home and account name are passed in)."""
+        home = home or self.home_dir
+        if account_name is None and self.isolate:
+            account_name = system_username(self.user.name)
         Path(self.homes_dir).mkdir(mode=0o711 if self.isolate else 0o700, parents=True, exist_ok=True)
         home.mkdir(mode=0o700, exist_ok=True)
-        account = ensure_system_user(system_username(self.user.name), home) if self.isolate else None
+        account = ensure_system_user(account_name, home) if self.isolate else None
         created: list[Path] = [home]
         if self.seed_notebook and Path(self.seed_notebook).is_file():
             created += _copy_missing(Path(self.seed_notebook), home / "Start hier.ipynb")
@@ -108,7 +152,8 @@ class ProeftuinSpawner(LocalProcessSpawner):
         return preexec
 
     def get_args(self):
-        args = super().get_args()
+        args = [*super().get_args(), *(f"--ServerApp.jpserver_extensions={name}=False" for name in DISABLED_EXTENSIONS),
+                "--LabApp.extension_manager=readonly"]  # users cannot install extensions into the platform
         if not self.isolate and os.geteuid() == 0:
             args.append("--allow-root")  # hub.isolation: none as root; `up` warns that nothing is isolated
         return args
