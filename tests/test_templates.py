@@ -170,7 +170,8 @@ def test_update_keeps_your_edits_and_brings_the_template_change(run_cli, own_tem
 
     before = _snapshot(folder)
     dry = run_cli("update", "proef", "--dry-run")
-    assert "Proefdraai: er is niets veranderd" in dry.stdout and "+build_demo() only builds the Blocks (template v2)." in dry.stdout
+    assert "Proefdraai: er is niets veranderd" in dry.stdout
+    assert "+build_demo() only builds the Blocks (template v2)." in dry.stdout
     assert _snapshot(folder) == before
 
     report = run_cli.json("update", "proef")
@@ -190,14 +191,16 @@ def test_update_keeps_your_edits_and_brings_the_template_change(run_cli, own_tem
 
 
 def test_update_conflict_keeps_your_file_and_says_what_to_do(run_cli, own_templates: Path, empty_pilots: Path):
-    run_cli("new", "--template", "tabular-scenario", "--org", "kortrijk", "--title", "Proef conflict", "--slug", "proef")
+    run_cli("new", "--template", "tabular-scenario", "--org", "kortrijk", "--title", "Proef conflict",
+            "--slug", "proef")
     folder = empty_pilots / "proef"
     _replace(folder / "pipeline.py", "HERE = Path(__file__).parent\n", "HERE = Path(__file__).parent  # eigen\n")
     notebook = json.loads((folder / "notebook.ipynb").read_text(encoding="utf-8"))
     notebook["cells"][0]["source"][0] = "# Scenario: onze eigen verkenning\n"
     (folder / "notebook.ipynb").write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     template = own_templates / "tabular-scenario" / "template"
-    _replace(template / "pipeline.py.jinja", "HERE = Path(__file__).parent\n", "HERE = Path(__file__).resolve().parent\n")
+    _replace(template / "pipeline.py.jinja", "HERE = Path(__file__).parent\n",
+             "HERE = Path(__file__).resolve().parent\n")
     _replace(template / "pipeline.py.jinja", "def load_data(params: dict) -> pd.DataFrame:",
              "def load_data(params: dict) -> pd.DataFrame:  # v2")
     _replace(template / "notebook.ipynb", "# Scenario: verkennen", "# Scenario: verkennen (versie 2)")

@@ -92,7 +92,8 @@ def new(template: str | None, source: str | None, org: str | None, title: str | 
 
 @click.command()
 @click.argument("slug")
-@click.option("--dry-run", is_flag=True, help="Toon wat er zou veranderen (met de verschillen), zonder iets te wijzigen.")
+@click.option("--dry-run", is_flag=True,
+              help="Toon wat er zou veranderen (met de verschillen), zonder iets te wijzigen.")
 @click.option("--overwrite", is_flag=True,
               help="Zet de code terug naar het sjabloon, ook wat je zelf aanpaste (je versie gaat naar "
                    ".proeftuin-update-backup/). pilot.yaml, LESSONS.md en de data blijven altijd van jou.")
@@ -150,20 +151,19 @@ def _print_update(report) -> None:
         click.echo(f"Niet teruggezet (je had ze verwijderd): {', '.join(report.deleted_by_you)}.")
     if report.removed_from_template:
         click.echo(f"Niet meer in het sjabloon, maar ze blijven staan: {', '.join(report.removed_from_template)}.")
-    verb = "zou" if report.dry_run else "is"
+    stays, lands = ("blijft", "komt") if report.dry_run else ("bleef", "staat")
     for name, where in report.conflicts.items():
         if where.endswith(".ipynb"):
             click.echo(f"→ Conflict in {name}: jij en het sjabloon veranderden dezelfde cellen. Jouw notebook "
-                       f"{'blijft' if report.dry_run else 'bleef'} ongewijzigd; de nieuwe versie van het sjabloon "
-                       f"{verb} {where}. Open ze naast elkaar, neem in {name} over wat je wil houden en "
-                       f"verwijder daarna {where}.")
+                       f"{stays} ongewijzigd; de nieuwe versie van het sjabloon {lands} in {where}. Open ze naast "
+                       f"elkaar, neem in {name} over wat je wil houden en verwijder daarna {where}.")
         else:
             click.echo(f"→ Conflict in {name}: jij en het sjabloon veranderden dezelfde regels. Jouw bestand "
-                       f"{'blijft' if report.dry_run else 'bleef'} ongewijzigd. In {where} "
-                       f"{'komt' if report.dry_run else 'staat'} de samengevoegde versie: waar jullie allebei iets veranderden, staat jouw tekst tussen '<<<<<<< jouw versie' "
-                       "en '=======', die van het sjabloon tussen '=======' en '>>>>>>> nieuwe versie van het "
-                       f"sjabloon'. Houd per blok wat je wil, haal die drie markeringsregels weg, bewaar het "
-                       f"resultaat als {name} en verwijder {where}.")
+                       f"{stays} ongewijzigd. In {where} {lands} de samengevoegde versie: waar jullie allebei iets "
+                       "veranderden, staat jouw tekst tussen '<<<<<<< jouw versie' en '=======', die van het "
+                       "sjabloon tussen '=======' en '>>>>>>> nieuwe versie van het sjabloon'. Houd per blok wat "
+                       f"je wil, haal die drie markeringsregels weg, bewaar het resultaat als {name} en "
+                       f"verwijder {where}.")
     if report.conflicts and not report.dry_run:
         click.echo(f"→ Zolang zo'n bestand er staat, weigert `proeftuin update {slug}` opnieuw te starten, zodat "
                    "je niets vergeet.")

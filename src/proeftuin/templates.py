@@ -375,7 +375,8 @@ def update(settings: Settings, slug: str, overwrite: bool = False, dry_run: bool
     if not answers_path.is_file():
         raise ProeftuinError(f"Pilot {slug} is niet uit een sjabloon gemaakt ({ANSWERS_FILE} ontbreekt), "
                              "dus er is niets om bij te werken.",
-                             "Alleen pilots uit `proeftuin new --template` (of kopieën ervan) kunnen bijgewerkt worden.")
+                             "Alleen pilots uit `proeftuin new --template` (of kopieën ervan) kunnen "
+                             "bijgewerkt worden.")
     template = pilot.manifest.template
     if template not in list_templates(settings):
         raise ProeftuinError(f"Pilot {slug} komt uit sjabloon '{template}', maar dat sjabloon bestaat niet (meer) "
@@ -454,9 +455,10 @@ def update(settings: Settings, slug: str, overwrite: bool = False, dry_run: bool
                 report.diffs[name] = _diff(name, ours, writes[target])
     report.removed_from_template = sorted(n for n in (base or {}) if n not in fresh_files and n in current)
     for name, content in writes.items():
-        if isinstance(content, str) and name not in report.conflicts.values():
-            before = current[name].read_bytes() if name in current else b""
-            report.diffs[name] = _diff(name, before.decode("utf-8", "replace"), content)
+        if name in report.conflicts.values() or name in report.added:
+            continue  # a conflict's diff is under its own name; an added file is all new
+        after = content if isinstance(content, str) else content.decode("utf-8", "replace")
+        report.diffs[name] = _diff(name, current[name].read_bytes().decode("utf-8", "replace"), after)
     if dry_run:
         return report
     writes[ANSWERS_FILE] = fresh_files[ANSWERS_FILE]
