@@ -97,6 +97,7 @@ def test_fork_records_where_it_came_from(run_cli, pilots_copy: Path):
     assert pilot.manifest.title == "eBox-besparing (Menen)"
     answers = yaml.safe_load((pilot.path / ".copier-answers.yml").read_text(encoding="utf-8"))
     assert answers["slug"] == "ebox-besparing-menen" and answers["owner"] == "menen"
+    assert answers["_src_path"] == "templates/tabular-scenario"
     run_cli("validate")
     assert run_cli.json("run", "ebox-besparing-menen", "--org", "menen")["champion"] is True
 
@@ -155,6 +156,8 @@ def test_update_keeps_your_edits_and_brings_the_template_change(run_cli, own_tem
     run_cli("new", "--template", "tabular-scenario", "--org", "kortrijk", "--title", "Proef update", "--slug", "proef")
     folder = empty_pilots / "proef"
     assert (folder / ".template-base.json").is_file()
+    answers = yaml.safe_load((folder / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["_src_path"] == "templates/tabular-scenario"  # no machine path in a shared pilot
     assert run_cli.json("update", "proef")["merged"] == []  # fresh from the template: nothing to do
 
     # Kortrijk edits by hand: its own number format in the demo, a later stage and a parameter in the manifest.

@@ -107,9 +107,16 @@ def attr(value: Any) -> str:
 
 
 def number(value: float | None, digits: int = 2) -> str:
-    """Dutch notation: 0,53 and 3.048 (a dash when there is no value)."""
+    """Dutch notation: 0,53 and 3.048 (a dash when there is no value).
+
+    A small value keeps two significant digits (a forecast error of 0,0023 is not "0,00").
+    """
     if value is None:
         return "—"
+    if digits and 0 < abs(value) < 0.1:
+        import math
+
+        digits = min(6, max(digits, 1 - math.floor(math.log10(abs(value)))))
     formatted = f"{value:,.{digits}f}"
     return formatted.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 

@@ -110,6 +110,16 @@ def render(template: Path, destination: Path, answers: dict[str, Any]) -> None:
     except Exception as exc:  # copier raises many types (validation, Jinja errors); report them in Dutch
         raise ProeftuinError(f"Het sjabloon {template.name} kon niet ingevuld worden: {exc}",
                              "Kijk de antwoorden na (titel, organisatie, opties).") from exc
+    _portable_source(destination / ANSWERS_FILE, template)
+
+
+def _portable_source(answers_path: Path, template: Path) -> None:
+    """Record the template as templates/<name>, not as this machine's absolute path (pilots are shared)."""
+    if answers_path.is_file():
+        content = answers_path.read_text(encoding="utf-8")
+        portable = re.sub(r"(?m)^_src_path: .*$", f"_src_path: templates/{template.name}", content, count=1)
+        if portable != content:
+            answers_path.write_text(portable, encoding="utf-8")
 
 
 def new_from_template(settings: Settings, template: str, org: str, title: str, slug: str | None = None,
@@ -154,6 +164,8 @@ def fork(settings: Settings, source_slug: str, org: str, slug: str | None = None
         if answers_path.is_file():
             answers = yaml.safe_load(answers_path.read_text(encoding="utf-8")) or {}
             answers.update(slug=slug, title=title, owner=org)
+            if "_src_path" in answers:
+                answers["_src_path"] = f"templates/{source.manifest.template}"
             _write_answers(answers_path, answers)
         base = read_base(built)
         if base is not None and MANIFEST in base:
