@@ -67,7 +67,8 @@ def wait_until(check, timeout: float, what: str, interval: float = 0.5):
 class Platform:
     """`proeftuin up` in a throw-away project folder (linked sources, own proeftuin.yaml and state)."""
 
-    def __init__(self, project: Path) -> None:
+    def __init__(self, project: Path, pilots: tuple[str, ...] | None = None) -> None:
+        """pilots: link only these pilots into the project's pilots folder (default: the whole folder)."""
         self.project = project
         self.state = project / "state"
         hub_port, *others = _free_ports(11)
@@ -79,7 +80,12 @@ class Platform:
                                                                  others[3:8], strict=True))}
         (project / "proeftuin.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         for name in LINKED:
-            (project / name).symlink_to(ROOT / name)
+            if name == "pilots" and pilots is not None:
+                (project / "pilots").mkdir()
+                for slug in pilots:
+                    (project / "pilots" / slug).symlink_to(ROOT / "pilots" / slug)
+            else:
+                (project / name).symlink_to(ROOT / name)
         self.url = f"http://127.0.0.1:{hub_port}"
         self.process: subprocess.Popen | None = None
         self.runs = 0
@@ -89,10 +95,11 @@ class Platform:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PROEFTUIN_", "JUPYTERHUB_"))}
         return {**env, "PROEFTUIN_CONFIG": str(self.project / "proeftuin.yaml"), "PYTHONUNBUFFERED": "1"}
 
-    def start(self) -> str:
+    def start(self, train: bool = False) -> str:
         self.runs += 1
         log = self.project / f"up-{self.runs}.log"
-        self.process = subprocess.Popen([str(BIN / "proeftuin"), "up", "--no-train", "--port", str(self.port)],
+        flags = [] if train else ["--no-train"]
+        self.process = subprocess.Popen([str(BIN / "proeftuin"), "up", *flags, "--port", str(self.port)],
                                         cwd=self.project, env=self.env, stdout=log.open("w"),
                                         stderr=subprocess.STDOUT)
 
@@ -100,7 +107,7 @@ class Platform:
             assert self.process.poll() is None, f"up exited: {log.read_text()}\n{self.hub_log()}"
             return "Proeftuin draait op" in log.read_text()
 
-        wait_until(ready, 180, "proeftuin up")
+        wait_until(ready, 600 if train else 180, "proeftuin up")
         return log.read_text()
 
     def stop(self) -> None:
@@ -582,3 +589,30 @@ def test_restart_keeps_users_runs_and_notebooks(platform, people, logged_run):
     assert (hub.state / "homes" / KORTRIJK / "Start hier.ipynb").is_file()
     model = again.api("GET", f"/hub/api/users/{KORTRIJK}").json()
     assert "kortrijk" in model["groups"]
+
+
+def test_up_trains_a_champion_for_each_pilot_without_one():
+    """A fresh state with one pilot: `up` trains it through the platform's MLflow and registers the
+    champion, which users then find through /services/mlflow; the next `up` finds it and trains nothing."""
+    project = Path(tempfile.mkdtemp(prefix="proeftuin-train-", dir="/tmp"))
+    project.chmod(0o755)
+    hub = Platform(project, pilots=("digitale-maturiteit",))
+    try:
+        output = hub.start(train=True)
+        assert "Kampioensmodel trainen voor: digitale-maturiteit" in output, output
+        assert "digitale-maturiteit: klaar" in output, output
+        admin = Browser(hub.url)
+        assert admin.login("beheerder", hub.admin_password()).status_code == 302
+        admin.new_token("beheerder")
+        champion = mlflow_api(admin, "GET", "registered-models/alias?name=digitale-maturiteit&alias=champion")
+        assert champion.status_code == 200, champion.text
+        version = champion.json()["model_version"]
+        assert version["name"] == "digitale-maturiteit" and version["source"]
+        run = mlflow_api(admin, "GET", f"runs/get?run_id={version['run_id']}").json()["run"]
+        assert run["data"]["metrics"], run
+        hub.stop()
+        again = hub.start(train=True)
+        assert "Kampioensmodel trainen" not in again, again
+    finally:
+        hub.stop()
+        shutil.rmtree(project, ignore_errors=True)
