@@ -164,12 +164,18 @@ def test_update_keeps_your_edits_and_brings_the_template_change(run_cli, own_tem
     _replace(folder / "demo.py", "def _euro(value: float) -> str:", "def _euro(value: float) -> str:  # Kortrijk")
     _replace(folder / "pilot.yaml", "stage: idee", "stage: experiment")
     _replace(folder / "pilot.yaml", "  forecast_horizon: 24", "  forecast_horizon: 36")
+    notebook = nbformat.read(folder / "notebook.ipynb", as_version=4)  # as Jupyter saves a run notebook
+    code = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    code.execution_count = 1
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="Proef update\n")]
+    nbformat.write(notebook, folder / "notebook.ipynb")
     # Meanwhile the template improves: another line of the demo, a new parameter, a new file.
     template = own_templates / "tabular-scenario" / "template"
     _replace(template / "demo.py.jinja", "build_demo() only builds the Blocks; the gallery mounts and launches it.",
              "build_demo() only builds the Blocks (template v2).")
     _replace(template / "pilot.yaml.jinja", "  max_rows: 0\n", "  max_rows: 0\n  rounding: 2\n")
     (template / "data" / "BRONNEN.md").write_text("# Bronnen\n", encoding="utf-8")
+    _replace(template / "notebook.ipynb", "# Scenario: verkennen", "# Scenario: verkennen (versie 2)")
 
     before = _snapshot(folder)
     dry = run_cli("update", "proef", "--dry-run")
@@ -178,13 +184,17 @@ def test_update_keeps_your_edits_and_brings_the_template_change(run_cli, own_tem
     assert _snapshot(folder) == before
 
     report = run_cli.json("update", "proef")
-    assert report["added"] == ["data/BRONNEN.md"] and sorted(report["merged"]) == ["demo.py", "pilot.yaml"]
+    assert report["added"] == ["data/BRONNEN.md"]
+    assert sorted(report["merged"]) == ["demo.py", "notebook.ipynb", "pilot.yaml"]
     assert report["conflicts"] == {} and report["backup"] is None
     demo = (folder / "demo.py").read_text(encoding="utf-8")
     assert "def _euro(value: float) -> str:  # Kortrijk" in demo and "(template v2)" in demo
     manifest = yaml.safe_load((folder / "pilot.yaml").read_text(encoding="utf-8"))
     assert manifest["stage"] == "experiment" and manifest["parameters"]["forecast_horizon"] == 36
     assert manifest["parameters"]["rounding"] == 2
+    notebook = nbformat.read(folder / "notebook.ipynb", as_version=4)
+    assert notebook.cells[0].source.startswith("# Scenario: verkennen (versie 2)")
+    assert [o.text for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs] == ["Proef update\n"]
     run_cli("validate")
     assert run_cli.json("run", "proef")["metrics"]["forecast_mae"] >= 0
 
