@@ -476,6 +476,35 @@ def test_logged_in_users_reach_every_service(platform, people):
     assert "<html" in docs.lower()
 
 
+def test_mlflow_ui_opens_in_a_browser_after_login(platform, people, logged_run):
+    """Chromium: log in on the hub's page, open /services/mlflow/ (OAuth via the hub, no confirmation),
+    and MLflow's own UI loads its assets and lists the Kortrijk experiment through the sign-on layer."""
+    from browser import chromium_page, screenshot
+
+    hub, _ = platform
+    refused: list[str] = []
+    with chromium_page() as page:
+        # MLflow's UI asks for the user of its own basic-auth app, which is not used here (404, harmless).
+        page.on("response", lambda r: refused.append(f"{r.status} {r.url}")
+                if "/services/mlflow/" in r.url and r.status >= 400 and not r.url.endswith("/users/current")
+                else None)
+        page.goto(f"{hub.url}/hub/login")
+        page.fill("#username_input", KORTRIJK)
+        page.fill("#password_input", PASSWORD)
+        page.click("#login_submit")
+        page.wait_for_url("**/hub/**", timeout=60_000)
+        page.goto(f"{hub.url}/services/mlflow/", timeout=120_000)
+        page.get_by_text("kortrijk-verkenning").first.wait_for(timeout=120_000)
+        assert page.url.startswith(f"{hub.url}/services/mlflow/"), page.url
+        screenshot(page, "hub-mlflow-ui")
+        page.goto(f"{hub.url}/services/mlflow/#/experiments/{logged_run['experiment_id']}/runs")
+        try:
+            page.get_by_text("eerste-proef").first.wait_for(timeout=120_000)  # the run, read through the layer
+        finally:
+            screenshot(page, "hub-mlflow-runs")
+    assert not refused, refused
+
+
 def test_a_dead_service_is_restarted(platform, people):
     hub, _ = platform
     _, kortrijk, _ = people

@@ -126,6 +126,8 @@ class HubContext:
             # MLflow 3's background job runner (online scoring, trace archival) is not used here and
             # costs seven worker processes.
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            # No usage data to MLflow's makers from the server or its UI (it asks the server whether to send).
+            "MLFLOW_DISABLE_TELEMETRY": "true",
             "PYTHONUNBUFFERED": "1",
         }
 

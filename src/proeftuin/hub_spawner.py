@@ -169,6 +169,7 @@ class ProeftuinSpawner(LocalProcessSpawner):
         env["PATH"] = f"{self.bin_dir}:{env.get('PATH', '/usr/local/bin:/usr/bin:/bin')}"
         env["MLFLOW_TRACKING_URI"] = self.tracking_uri
         env["MLFLOW_TRACKING_TOKEN"] = env.get("JUPYTERHUB_API_TOKEN", "")
+        env["MLFLOW_DISABLE_TELEMETRY"] = "true"  # notebooks send no usage data to MLflow's makers
         env["PROEFTUIN_ORG"] = self.organisation
         env["PROEFTUIN_USER"] = self.user.name
         env["PROEFTUIN_CONFIG"] = self.proeftuin_config
