@@ -514,7 +514,7 @@ def test_a_dead_service_is_restarted(platform, people):
     wait_until(lambda: hub.service_pid("-m uvicorn") not in (None, pid), 90, "the hub restarting MLflow")
     wait_until(lambda: mlflow_api(kortrijk, "GET", "experiments/search?max_results=5").status_code == 200, 120,
                "MLflow to answer again")
-    assert "Service mlflow-server exited" in hub.hub_log()
+    assert "Service mlflow-server exited" in hub.full_log()
 
 
 def server_pid(admin: Browser, name: str) -> int:
