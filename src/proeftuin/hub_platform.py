@@ -244,15 +244,23 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
             say(f"Nieuwe collega's vragen een account aan op {hub.public_url}/hub/signup; keur ze goed op "
                 f"{hub.public_url}/hub/authorize.")
         say(f"Logboek: {log_path}. Stoppen: Ctrl-C.")
+        restarts: list[float] = []
         while True:
             try:
                 return process.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 pass
             if forks is not None and forks.poll() is not None:  # a dead fork server is started again
-                log.write(f"[proeftuin up] de snelstarter stopte (code {forks.returncode}); opnieuw gestart\n")
+                now = time.monotonic()
+                restarts = [t for t in restarts if now - t < 300] + [now]
+                if len(restarts) > 3:  # keeps dying (e.g. an import fails): stop trying, exec still works
+                    log.write(f"[proeftuin up] de snelstarter stopte {len(restarts)} keer in 5 minuten (code "
+                              f"{forks.returncode}); notebookservers starten verder zonder snelstarter\n")
+                    forks = None
+                else:
+                    log.write(f"[proeftuin up] de snelstarter stopte (code {forks.returncode}); opnieuw gestart\n")
+                    forks = start_fork_server(hub, log)
                 log.flush()
-                forks = start_fork_server(hub, log)
     except KeyboardInterrupt:
         say("\nProeftuin wordt gestopt (notebooks, diensten, proxy)…")
         return 0
