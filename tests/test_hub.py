@@ -545,6 +545,8 @@ def test_servers_are_forked_by_the_fork_server_under_the_users_account(platform,
     assert "(fork server)" in hub.full_log()
     expected = pwd.getpwnam(f"pt-{KORTRIJK}").pw_uid if IS_ROOT else os.getuid()
     assert proc_uids(pid) == {expected}
+    lab = people[1].api("GET", f"/user/{KORTRIJK}/lab")
+    assert lab.status_code == 200 and "jupyter-config-data" in lab.text, (lab.status_code, lab.text[:300])
     environ = (Path(f"/proc/{fork}/environ").read_bytes()).split(b"\0")
     names = {item.split(b"=", 1)[0].decode() for item in environ if item}
     assert names <= set(KEEP_ENV), names
@@ -561,6 +563,8 @@ def test_a_dead_fork_server_is_restarted_and_servers_start_meanwhile(platform, p
     os.kill(old, signal.SIGKILL)
     start_server(waregem, WAREGEM)
     assert f"Fork server unavailable for {WAREGEM}" in hub.full_log()
+    lab = waregem.api("GET", f"/user/{WAREGEM}/lab")  # JupyterLab itself, on an exec'd server too
+    assert lab.status_code == 200 and "jupyter-config-data" in lab.text, (lab.status_code, lab.text[:300])
     assert proc_field(server_pid(admin, WAREGEM), "PPid") != old
     new = wait_until(lambda: (pid := hub.fork_server_pid()) not in (None, old) and pid, 120,
                      "up to start a new fork server")

@@ -283,6 +283,7 @@ def update_spawner(c, hub: HubContext) -> None:
     c.ProeftuinSpawner.templates_dir = str(REPO_ROOT / "templates")
     c.ProeftuinSpawner.proeftuin_config = str(hub.config_file)
     c.ProeftuinSpawner.bin_dir = str(hub.server_bin)
+    c.ProeftuinSpawner.jupyter_prefix = str(hub.bin_dir.parent)  # the platform's virtualenv, even on the runtime one
     # Started by `proeftuin up`; when it does not answer, servers start the usual way.
     c.ProeftuinSpawner.fork_server = str(hub.fork_server_socket) if socket_path_fits(hub.fork_server_socket) else ""
 

@@ -67,6 +67,9 @@ class ProeftuinSpawner(LocalProcessSpawner):
     templates_dir = Unicode(help="Pilot templates (templates/<kind>/) copied into each home.").tag(config=True)
     proeftuin_config = Unicode(help="proeftuin.yaml, so `proeftuin` works in a notebook.").tag(config=True)
     bin_dir = Unicode(help="The virtualenv's bin folder (proeftuin, jupyter).").tag(config=True)
+    jupyter_prefix = Unicode(help="The platform's environment: its etc/jupyter enables JupyterLab and the other "
+                                  "server extensions, its share/jupyter holds lab extensions and kernels. User "
+                                  "servers on the runtime virtualenv would not see them otherwise.").tag(config=True)
     fork_server = Unicode(help="Unix socket of the fork server (proeftuin.hub_forkserver); empty: always "
                                "start servers the usual way.").tag(config=True)
 
@@ -170,6 +173,9 @@ class ProeftuinSpawner(LocalProcessSpawner):
         env["MLFLOW_TRACKING_URI"] = self.tracking_uri
         env["MLFLOW_TRACKING_TOKEN"] = env.get("JUPYTERHUB_API_TOKEN", "")
         env["MLFLOW_DISABLE_TELEMETRY"] = "true"  # notebooks send no usage data to MLflow's makers
+        if self.jupyter_prefix:
+            env["JUPYTER_CONFIG_PATH"] = str(Path(self.jupyter_prefix) / "etc" / "jupyter")
+            env["JUPYTER_PATH"] = str(Path(self.jupyter_prefix) / "share" / "jupyter")
         env["PROEFTUIN_ORG"] = self.organisation
         env["PROEFTUIN_USER"] = self.user.name
         env["PROEFTUIN_CONFIG"] = self.proeftuin_config
