@@ -46,3 +46,22 @@ def test_unknown_organisation_lists_the_known_ones():
     with pytest.raises(ConfigError) as err:
         settings.organisation("brugge")
     assert "brugge" in str(err.value) and "kortrijk" in str(err.value)
+
+
+def test_proeftuin_sends_no_usage_data_unless_an_administrator_allows_it():
+    """MLflow and Gradio report usage to their makers by default; any process that imports proeftuin does not."""
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import proeftuin.tracking, proeftuin.gallery\n"
+             "from mlflow.environment_variables import MLFLOW_DISABLE_TELEMETRY\n"
+             "from gradio.analytics import analytics_enabled\n"
+             "print(MLFLOW_DISABLE_TELEMETRY.get(), analytics_enabled())")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MLFLOW_DISABLE_TELEMETRY", "GRADIO_ANALYTICS_ENABLED", "DO_NOT_TRACK")}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]
+    allowed = {**env, "MLFLOW_DISABLE_TELEMETRY": "false", "GRADIO_ANALYTICS_ENABLED": "True"}
+    out = subprocess.run([sys.executable, "-c", probe], env=allowed, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]

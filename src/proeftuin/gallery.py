@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-# Gradio reports usage to its makers unless told not to: a municipal gallery does not call home.
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # After every event Gradio rebuilds a pandas summary of the last 10,000 events for a monitoring page the
 # gallery does not use: about a third of the CPU of a request under load (bench/gallery_load.py).
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000000")
