@@ -129,6 +129,9 @@ def main() -> None:
     print(f"recall@5 op antwoorden met inhoud {share['ours']['inhoud']:.3f} (gewone TF-IDF "
           f"{share['baseline']['inhoud']:.3f}), op standaardantwoorden en verwijzingen "
           f"{share['ours']['standaard']:.3f} ({share['share'].get('standaard', 0):.0%} van de vragen)")
+    if rerank_model:
+        print(f"{rerank_model}: collectie ingebed in {result['embedding_seconds']:.0f} s, gewicht "
+              f"{result['rerank_weight']} gekozen op de afstemhelft ({result['tuning_recall_at_5_by_rerank_weight']})")
     print(f"zoektijd per vraag: mediaan {result['query_ms_median']:.0f} ms, p95 {result['query_ms_p95']:.0f} ms")
     print(f"verhouding recall@5 {result['ratio_recall_at_5']:.2f}x, MRR {result['ratio_mrr']:.2f}x "
           f"(doel recall@5 >= 0,90: {'gehaald' if ours['recall_at_5'] >= GOAL else 'niet gehaald'})")
