@@ -25,3 +25,10 @@ def router_split(overrides: dict[str, str] | None = None):
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def help_if_asked(doc: str | None) -> None:
+    """`-h`/`--help` on a benchmark prints its docstring (what it measures and how to run it) and exits."""
+    if any(arg in ("-h", "--help") for arg in sys.argv[1:]):
+        print((doc or "").strip())
+        raise SystemExit(0)

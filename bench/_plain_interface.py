@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from _common import ROOT
-
 import gradio as gr  # noqa: E402
+from _common import ROOT
 
 from proeftuin import tracking  # noqa: E402
 from proeftuin.models import load_model  # noqa: E402

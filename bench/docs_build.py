@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT
+from _common import ROOT, help_if_asked
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
@@ -120,6 +120,7 @@ def plain_build(pages: int, workdir: Path) -> float:
 
 
 def main() -> None:
+    help_if_asked(__doc__)
     sizes = [int(a) for a in sys.argv[1:]] or [10, 50, 100, 200]
     logging.getLogger("mkdocs").setLevel(logging.WARNING)
     logging.getLogger("mlflow").setLevel(logging.WARNING)

@@ -27,9 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, percentile
-
 import aiohttp  # noqa: E402
+from _common import ROOT, percentile
 
 from proeftuin.services import free_port, wait_for_url  # noqa: E402
 

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from _common import ROOT, percentile
+from _common import ROOT, help_if_asked, percentile
 
 from proeftuin.retrieval import RetrievalConfig, Retriever, retrieval_metrics  # noqa: E402
 
@@ -37,6 +37,7 @@ def answer_kinds(frame: pd.DataFrame) -> pd.Series:
 
 
 def main() -> None:
+    help_if_asked(__doc__)
     rerank_model = sys.argv[sys.argv.index("--rerank-model") + 1] if "--rerank-model" in sys.argv else ""
     frame = pd.read_csv(DATA, dtype=str, keep_default_na=False)
     frame = frame[frame["answer"].str.strip() != ""].reset_index(drop=True)

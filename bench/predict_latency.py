@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import time
 
-from _common import percentile, router_split
+from _common import help_if_asked, percentile, router_split
 
 
 def measure(model, texts: list[str], n_single: int) -> dict[str, float]:
@@ -25,6 +25,7 @@ def measure(model, texts: list[str], n_single: int) -> dict[str, float]:
 
 
 def main() -> None:
+    help_if_asked(__doc__)
     n_single = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     pilot, params, train, test = router_split()
     module = pilot.pipeline()

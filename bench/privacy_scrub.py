@@ -88,4 +88,8 @@ def main(n: int = 2000) -> None:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT / "bench"))
+    from _common import help_if_asked
+
+    help_if_asked(__doc__)
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import time
 
-from _common import router_split
+from _common import help_if_asked, router_split
 
 
 def main() -> None:
+    help_if_asked(__doc__)
     pilot, params, train, test = router_split()
     module = pilot.pipeline()
     print(f"train {len(train)} rows, held-out {len(test)} rows, {train['label'].nunique()} departments")

@@ -1,7 +1,7 @@
 """Tracking against a real MLflow server on loopback.
 
 1. Logging 1,000 metric values: `tracking.log_metrics_batch` vs one `mlflow.log_metric` call each.
-2. `compare` over N runs (default 5,000): `tracking.compare_runs` (server-side ordering, best per
+2. `compare` over N runs (default 5,000): `tracking.compare_runs` (large pages, sorted client-side, best per
    organisation) vs the usual notebook approach (`mlflow.search_runs` to pandas, then sort/groupby).
 
 Usage: python bench/tracking.py [N_RUNS]
@@ -15,9 +15,8 @@ import sys
 import tempfile
 import time
 
-from _common import ROOT
-
 import mlflow  # noqa: E402
+from _common import ROOT, help_if_asked
 from mlflow.entities import Metric, RunTag  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
@@ -41,6 +40,7 @@ def populate(client: MlflowClient, experiment_id: str, n: int) -> None:
 
 
 def main() -> None:
+    help_if_asked(__doc__)
     n_runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
     with tempfile.TemporaryDirectory() as state:
         os.environ["PROEFTUIN_HOME"] = state

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import PILOTS, ROOT
 from mlflow.tracking import MlflowClient
 
 from proeftuin.settings import load_settings
-
-from conftest import PILOTS, ROOT
 
 TINY = ["--param", "max_rows=300"]
 DATA = PILOTS / "vragenrouter" / "data" / "dekamer_2017_nl.csv"

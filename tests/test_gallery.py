@@ -12,11 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from gradio_client import Client
-from playwright.sync_api import expect
-
 from browser import chromium_page, screenshot, serious_axe_violations
 from conftest import PILOTS, ROOT, free_port, wait_for
+from gradio_client import Client
+from playwright.sync_api import expect
 
 TINY = ["--param", "max_rows=300"]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import PILOTS, python_without_pickle
+
 from proeftuin.errors import DataError
 from proeftuin.pilot import import_file, load_pilot
 from proeftuin.survey import AREAS, GROUPS, ITEMS, MIN_GROUP, aggregate, area_scores, generate_respondents

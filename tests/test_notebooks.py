@@ -6,9 +6,8 @@ import os
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-
 from conftest import PILOTS
+from nbclient import NotebookClient
 
 NOTEBOOKS = sorted(PILOTS.glob("*/notebook.ipynb"))
 

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import PILOTS, ROOT
 
 from proeftuin.errors import ManifestError, ProeftuinError
 from proeftuin.pilot import BrokenPilot, Pilot, discover_pilots, find_pilot
 from proeftuin.settings import load_settings
-
-from conftest import PILOTS, ROOT
 
 ORGS = {o.slug for o in load_settings(ROOT / "proeftuin.yaml").organisations}
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import PILOTS, ROOT
+
 from proeftuin.errors import DataError
 from proeftuin.pilot import load_pilot
 from proeftuin.scenario import TOTAL, AdoptionCurve, ScenarioModel, read_units

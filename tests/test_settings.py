@@ -3,11 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from proeftuin.errors import ConfigError
 from proeftuin.settings import load_settings
-
-from conftest import ROOT
 
 
 def test_embedded_defaults_list_the_fifteen_organisations(fresh_store: Path):

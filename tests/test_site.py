@@ -14,8 +14,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import yaml
-
 from conftest import ROOT, free_port, wait_for
+
 from proeftuin.site import number, sanitize_html, text
 
 EVIL_TITLE = "<script>alert(1)</script>"

@@ -6,10 +6,9 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from browser import chromium_page, screenshot, serious_axe_violations
-from proeftuin.site import site_server
 
+from proeftuin.site import site_server
 
 
 @pytest.fixture

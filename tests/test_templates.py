@@ -12,9 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from conftest import ROOT
 from nbclient import NotebookClient
 
-from conftest import ROOT
 from proeftuin.pilot import load_pilot
 from proeftuin.templates import merge3
 

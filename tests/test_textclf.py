@@ -11,8 +11,15 @@ from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
-from proeftuin.textclf import (ROUTE_AUTO, ROUTE_PERSON, ROUTE_SKIPPED, TextRouter, _sigmoid_calibrated_proba,
-                               column_major_weights, routing_metrics)
+from proeftuin.textclf import (
+    ROUTE_AUTO,
+    ROUTE_PERSON,
+    ROUTE_SKIPPED,
+    TextRouter,
+    _sigmoid_calibrated_proba,
+    column_major_weights,
+    routing_metrics,
+)
 
 TOPICS = {
     "mobiliteit": "trein bus fiets verkeer parkeren spoor station",

@@ -9,13 +9,12 @@ import sys
 import mlflow
 import pandas as pd
 import pytest
+from conftest import ROOT
 from mlflow.tracking import MlflowClient
 
 from proeftuin import tracking
 from proeftuin.errors import ProeftuinError
 from proeftuin.services import ensure_port_free
-
-from conftest import ROOT
 
 
 def test_run_through_the_server_is_tracked_registered_and_servable(mlflow_server, run_cli, monkeypatch):
