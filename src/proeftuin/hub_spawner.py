@@ -41,18 +41,15 @@ def system_username(hub_name: str) -> str:
 
 
 def ensure_system_user(name: str, home: Path) -> pwd.struct_passwd:
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        pass
+    """The user's system account, created when missing (one useradd at a time: it locks /etc/passwd)."""
     with _ACCOUNTS:
         try:
             return pwd.getpwnam(name)
         except KeyError:
             subprocess.run(  # noqa: S603 (fixed argv, validated name)
-            [shutil.which("useradd") or "/usr/sbin/useradd", "--no-create-home", "--home-dir", str(home),
-             "--shell", "/bin/bash", "--user-group",
-                 "--comment", "Proeftuin-gebruiker", name], check=True, capture_output=True, text=True)
+                [shutil.which("useradd") or "/usr/sbin/useradd", "--no-create-home", "--home-dir", str(home),
+                 "--shell", "/bin/bash", "--user-group", "--comment", "Proeftuin-gebruiker", name],
+                check=True, capture_output=True, text=True)
             return pwd.getpwnam(name)
 
 
