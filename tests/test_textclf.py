@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import VotingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
@@ -76,6 +77,11 @@ def test_weights_are_stored_so_prediction_does_not_copy_them():
     np.testing.assert_allclose(router.predict_proba(texts), before, atol=1e-12)
     column_major_weights(pipeline)  # idempotent
     np.testing.assert_array_equal(pipeline.predict_proba(texts), before)
+    computed = Pipeline([("features", TfidfVectorizer()), ("clf", LogisticRegression())]).fit(texts, labels)
+    computed[-1].coef_ = np.ascontiguousarray(computed[-1].coef_)  # row-major, as most estimators leave it
+    computed[-1].__class__ = type("WeightsAsProperty", (LogisticRegression,),  # coef_ computed, cannot be set
+                                  {"coef_": property(lambda self: self.__dict__["coef_"])})
+    assert TextRouter(computed, threshold=0.5).predict(["park bomen snoeien"]).loc[0, "label_1"] == "groen"
 
 
 def test_routes_follow_the_threshold_and_blank_texts_are_skipped():

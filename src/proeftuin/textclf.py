@@ -222,7 +222,10 @@ def column_major_weights(estimator: object) -> None:
         for name in _WEIGHT_ATTRIBUTES:
             weights = getattr(obj, name, None)
             if isinstance(weights, np.ndarray) and weights.ndim == 2 and not weights.flags.f_contiguous:
-                setattr(obj, name, np.asfortranarray(weights))
+                try:
+                    setattr(obj, name, np.asfortranarray(weights))
+                except AttributeError:  # a computed property (e.g. SVC(kernel="linear").coef_): leave it
+                    pass
         for name in _CHILD_ATTRIBUTES:
             visit(getattr(obj, name, None))
 
