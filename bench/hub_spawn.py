@@ -67,6 +67,9 @@ class Person:
 
     def xsrf(self, page: str) -> str:
         self.http.get(page)
+        return self._cookie_xsrf()
+
+    def _cookie_xsrf(self) -> str:
         return self.http.cookies.get("_xsrf", path="/hub/") or self.http.cookies.get("_xsrf") or ""
 
     def login(self, name: str, password: str) -> None:
@@ -75,7 +78,7 @@ class Person:
         assert response.status_code == 302, (name, response.status_code, response.text[:300])
 
     def spawn_and_wait(self, name: str) -> None:
-        xsrf = self.http.cookies.get("_xsrf", path="/hub/") or self.http.cookies.get("_xsrf")
+        xsrf = self._cookie_xsrf()
         response = self.http.post(f"/hub/api/users/{name}/server", headers={"X-XSRFToken": xsrf})
         assert response.status_code in (201, 202), response.text
         if response.status_code == 201:
@@ -134,7 +137,8 @@ def cpu_used(root: int, before: dict, after: dict) -> dict[str, float]:
         _, cmdline, total = after[pid]
         earlier = before.get(pid)
         start = earlier[2] if earlier is not None and earlier[1] == cmdline else 0.0  # else: a new process
-        used[kind(cmdline)] = used.get(kind(cmdline), 0.0) + total - start
+        label = kind(cmdline)
+        used[label] = used.get(label, 0.0) + total - start
     return used
 
 

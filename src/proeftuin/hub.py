@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from proeftuin.errors import ConfigError
-from proeftuin.hub_forkserver import socket_path_fits
+from proeftuin.hub_forkserver import SOCKET_NAME, socket_path_fits
 from proeftuin.settings import Settings, find_config_file, get_settings
 
 ENV_HUB_PORT = "PROEFTUIN_HUB_PORT"
@@ -68,7 +68,7 @@ class HubContext:
     @property
     def fork_server_socket(self) -> Path:
         """Where `up` runs the fork server that starts notebook servers (in the hub's private folder)."""
-        return self.hub_dir / "forkserver.sock"
+        return self.hub_dir / SOCKET_NAME
 
     @property
     def admin_password_file(self) -> Path:

@@ -60,9 +60,8 @@ MAX_REQUEST = 1 << 20
 SOCKET_NAME = "forkserver.sock"
 
 
-def clean_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
-    source = os.environ if environ is None else environ
-    return {k: source[k] for k in KEEP_ENV if k in source}
+def clean_environment() -> dict[str, str]:
+    return {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
 
 
 def command_for(python: str) -> list[str]:
@@ -273,9 +272,9 @@ def main(argv: list[str] | None = None) -> None:
     if len(args) != 1:
         raise SystemExit("gebruik: python -m proeftuin.hub_forkserver <socket>")
     parent = os.getppid()
-    for key in list(os.environ):
-        if key not in KEEP_ENV:
-            del os.environ[key]
+    kept = clean_environment()
+    os.environ.clear()
+    os.environ.update(kept)
     preload()
     serve(Path(args[0]), parent)
 

@@ -28,6 +28,7 @@ from proeftuin.hub import (
     ensure_admin_password,
     ensure_hub_state,
 )
+from proeftuin.hub_forkserver import clean_environment, command_for, socket_path_fits
 from proeftuin.services import wait_for_url
 
 Say = Callable[[str], None]
@@ -172,8 +173,6 @@ def ensure_champions(hub: HubContext, say: Say, params: tuple[str, ...] = ()) ->
 def start_fork_server(hub: HubContext, log) -> subprocess.Popen | None:
     """The launcher for notebook servers (see hub_forkserver), with a scrubbed environment: what it holds
     in memory, every notebook server inherits."""
-    from proeftuin.hub_forkserver import clean_environment, command_for, socket_path_fits
-
     path = hub.fork_server_socket
     if not socket_path_fits(path):
         return None
@@ -226,7 +225,7 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
         try:
             wait_for_url(f"{hub.mlflow_internal_uri}/health", process, 180, "MLflow")
         except ProeftuinError as exc:
-            say(click.style(f"Let op: {exc.message} De hub draait wel; zie {hub.hub_dir / 'jupyterhub.log'}.",
+            say(click.style(f"Let op: {exc.message} De hub draait wel; zie {log_path}.",
                             fg="yellow"))
         if not wait_for_fork_server(hub, forks, 120):
             say(click.style("Let op: de snelstarter voor notebooks draait niet; notebookservers starten trager. "

@@ -103,13 +103,10 @@ class ProeftuinSpawner(LocalProcessSpawner):
         await spawn(Path(self.fork_server), argv, env, str(home), account, started, self.start_timeout)
         return (self.ip or "127.0.0.1", self.port)
 
-    def prepare_home(self, home: Path | None = None, account_name: str | None = None) -> None:
+    def prepare_home(self, home: Path, account_name: str | None) -> None:
         """Create and seed the home; only missing files are copied, so a user's edits survive.
 
         Runs in a thread: no hub database access here (home and account name are passed in)."""
-        home = home or self.home_dir
-        if account_name is None and self.isolate:
-            account_name = system_username(self.user.name)
         Path(self.homes_dir).mkdir(mode=0o711 if self.isolate else 0o700, parents=True, exist_ok=True)
         home.mkdir(mode=0o700, exist_ok=True)
         account = ensure_system_user(account_name, home) if self.isolate else None
