@@ -380,6 +380,12 @@ def _champion_value(entry: PilotEntry) -> str:
     return number(champion.value) if champion else "nog geen model"
 
 
+def _champion_result(entry: PilotEntry) -> str:
+    """The champion's value, labelled with its metric when there is one."""
+    result = _champion_value(entry)
+    return f"{text(metric_label(entry.manifest.metric.name))} {result}" if entry.results.champion else result
+
+
 def pilots_index(data: SiteData) -> str:
     lines = ["# Alle pilots", "",
              "Elke pagina hieronder schrijft het platform zelf, bij elke bouw opnieuw, uit de pilotmap "
@@ -398,9 +404,7 @@ def pilots_index(data: SiteData) -> str:
         if m is None:
             lines.append(f"| {_link(entry)} | onvolledig: zie de pagina | — | — | — | — |")
             continue
-        result = _champion_value(entry)
-        if entry.results.champion:
-            result = f"{text(metric_label(m.metric.name))} {result}"
+        result = _champion_result(entry)
         source = data.by_slug(m.forked_from)
         origin = f" (kopie van {_link(source)})" if source else ""
         lines.append(f"| {_link(entry)}{origin} | {text(m.question)} | {text(data.org_name(m.owner))} | "
@@ -553,9 +557,7 @@ def _family_section(entry: PilotEntry, m: Manifest, data: SiteData) -> list[str]
         name = f"**{text(member.title)}** (deze pagina)" if member is entry else _link(member)
         source = data.by_slug(mm.forked_from)
         origin = _link(source) if source else (text(mm.forked_from) if mm.forked_from else "origineel")
-        result = _champion_value(member)
-        if member.results.champion:
-            result = f"{text(metric_label(mm.metric.name))} {result}"
+        result = _champion_result(member)
         lines.append(f"| {name} | {text(data.org_name(mm.owner))} | {origin} | {text(mm.stage)} | {result} |")
     lines += ["", f"Alle runs van de familie naast elkaar: `proeftuin compare {attr(m.slug)} --family` "
               "(met `--by organisation` de beste per organisatie).", ""]

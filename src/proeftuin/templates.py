@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import tempfile
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,8 +54,9 @@ def template_questions(settings: Settings, name: str) -> dict[str, Any]:
 
 
 def slugify(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:62] or "pilot"
+    from proeftuin.site import anchor
+
+    return anchor(text)[:62] or "pilot"
 
 
 def _check_new_slug(settings: Settings, slug: str) -> None:
@@ -149,11 +149,10 @@ def new_from_template(settings: Settings, template: str, org: str, title: str, s
 def fork(settings: Settings, source_slug: str, org: str, slug: str | None = None, title: str | None = None) -> Pilot:
     """Copy a pilot for another organisation; the copy records where it came from (`forked_from`)."""
     known = {o.slug for o in settings.organisations}
-    settings.organisation(org)
+    organisation = settings.organisation(org)
     source = _existing(settings, source_slug, known)
     slug = slug or f"{source.slug}-{org}"[:63].rstrip("-")
     _check_new_slug(settings, slug)
-    organisation = settings.organisation(org)
     title = title or f"{source.manifest.title} ({organisation.name})"
     with tempfile.TemporaryDirectory(prefix="proeftuin-fork-") as tmp:
         built = Path(tmp) / slug
@@ -226,9 +225,13 @@ def _template_text(root: Path) -> dict[str, str]:
     return found
 
 
-def write_base(folder: Path, template: str, files: dict[str, str]) -> None:
+def _base_json(template: str, files: dict[str, str]) -> str:
     payload = {"uitleg": BASE_NOTE, "template": template, "files": dict(sorted(files.items()))}
-    _write_atomic(folder / BASE_FILE, json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
+    return json.dumps(payload, ensure_ascii=False, indent=1) + "\n"
+
+
+def write_base(folder: Path, template: str, files: dict[str, str]) -> None:
+    _write_atomic(folder / BASE_FILE, _base_json(template, files))
 
 
 def read_base(folder: Path) -> dict[str, str] | None:
@@ -474,8 +477,7 @@ def update(settings: Settings, slug: str, overwrite: bool = False, dry_run: bool
     if dry_run:
         return report
     writes[ANSWERS_FILE] = fresh_files[ANSWERS_FILE]
-    writes[BASE_FILE] = json.dumps({"uitleg": BASE_NOTE, "template": template,
-                                    "files": dict(sorted(theirs_text.items()))}, ensure_ascii=False, indent=1) + "\n"
+    writes[BASE_FILE] = _base_json(template, theirs_text)
     writes = {name: content for name, content in writes.items()
               if name not in current or current[name].read_bytes() != (
                   content.encode("utf-8") if isinstance(content, str) else content)}
@@ -554,11 +556,3 @@ def family(slug: str, origins: Mapping[str, str | None]) -> list[Relative]:
         stack += [(child, depth + 1) for child in sorted(children.get(node, []), reverse=True)]
     return found
 
-
-def pilot_origins(settings: Settings) -> dict[str, str | None]:
-    """slug -> forked_from for every pilot whose manifest can be read (broken pilots are left out)."""
-    from proeftuin.pilot import discover_pilots
-
-    known = {o.slug for o in settings.organisations}
-    return {p.slug: p.manifest.forked_from for p in discover_pilots(settings.pilots_dir, known, strict=False)
-            if isinstance(p, Pilot)}
