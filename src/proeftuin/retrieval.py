@@ -228,9 +228,13 @@ class Retriever:
         """Cosine of each question (texts or their vectors) with every document of matrix `target`."""
         vectors = self.vectorizers[kind].transform(questions) if isinstance(questions, list) else questions
         name = target or kind
-        if name not in self._transposed:  # documents x terms, transposed once: a product per query stays cheap
-            self._transposed[name] = self.matrices[name].T.tocsr()
-        return (vectors @ self._transposed[name]).toarray()
+        return (vectors @ self._by_term(name, self.matrices[name])).toarray()
+
+    def _by_term(self, name: str, matrix: sp.csr_matrix) -> sp.csr_matrix:
+        """`matrix` (rows x terms) transposed once and kept: a product per query stays cheap."""
+        if name not in self._transposed:
+            self._transposed[name] = matrix.T.tocsr()
+        return self._transposed[name]
 
     def scores(self, questions: list[str]) -> np.ndarray:
         """Fused lexical score of every document for every question (questions x documents)."""
@@ -250,7 +254,8 @@ class Retriever:
         gives, per question, the memory entry that is the question itself (left out while learning).
         Returns (fused scores over the pool, candidate document indices, features questions x k x features).
         """
-        pool = np.arange(len(self.ids)) if pool is None else pool
+        everything = pool is None  # then no column selection: it would copy six questions x documents arrays
+        pool = np.arange(len(self.ids)) if everything else pool
         lines = [first_line(q) for q in questions]
         words = self.vectorizers["words"].transform(questions)
         chars = self.vectorizers["chars"].transform(questions)
@@ -259,7 +264,8 @@ class Retriever:
                  "chars_first_line": self._cosines("chars", lines),
                  "words_head": self._cosines("words", words, "words_head"),
                  "chars_head": self._cosines("chars", chars, "chars_head")}
-        views = {name: view[:, pool] for name, view in views.items()}
+        if not everything:
+            views = {name: view[:, pool] for name, view in views.items()}
         w = self.config.char_weight
         fused = (1 - w) * views["words"] + w * views["chars"]
         k = min(self.config.candidates, len(pool))
@@ -267,7 +273,7 @@ class Retriever:
         rows = np.arange(len(questions))[:, None]
         columns = [_standardise(view)[rows, local] for view in views.values()]
         columns += [fused[rows, local], np.broadcast_to(np.log1p(np.arange(k)), local.shape)]
-        candidates = pool[local]
+        candidates = local if everything else pool[local]
         columns += list(self._twin_features(words, candidates, exclude))
         columns += [self.doc_lengths[candidates],
                     np.repeat(np.log1p([len(q.split()) for q in questions])[:, None], k, axis=1)]
@@ -280,9 +286,7 @@ class Retriever:
         strength, is_answer = np.zeros_like(evidence), np.zeros_like(evidence)
         if self.memory is None or self.memory_answers is None:
             return evidence, strength, is_answer
-        if "memory" not in self._transposed:
-            self._transposed["memory"] = self.memory.T.tocsr()
-        similar = (words @ self._transposed["memory"]).toarray()
+        similar = (words @ self._by_term("memory", self.memory)).toarray()
         if exclude is not None:
             similar[np.arange(similar.shape[0]), exclude] = 0.0
         documents = self.matrices["words"]
@@ -345,9 +349,8 @@ class Retriever:
         """
         if self.memory is None or not questions:
             return 0
-        if "memory" not in self._transposed:
-            self._transposed["memory"] = self.memory.T.tocsr()
-        similar = self.vectorizers["words"].transform([str(q) for q in questions]) @ self._transposed["memory"]
+        vectors = self.vectorizers["words"].transform([str(q) for q in questions])
+        similar = vectors @ self._by_term("memory", self.memory)
         return int((similar.max(axis=1).toarray().ravel() >= 0.999).sum())
 
     # -- ranking -----------------------------------------------------------------------------------------

@@ -171,8 +171,9 @@ class ScenarioModel:
         if not 0.0 <= rate <= 1.0:
             raise DataError(f"De activatiegraad moet tussen 0 en 1 liggen, niet {rate}.", "Bv. 0.4 voor 40 %.")
         chosen = {**self.volumes, **check_volumes(volumes or {}, self.units)}
-        per_type = {u.type: round(u.saving(chosen.get(u.type, 0.0), rate), 2) for u in self.units}
-        per_type[TOTAL] = round(sum(u.saving(chosen.get(u.type, 0.0), rate) for u in self.units), 2)
+        exact = {u.type: u.saving(chosen.get(u.type, 0.0), rate) for u in self.units}
+        per_type = {kind: round(value, 2) for kind, value in exact.items()}
+        per_type[TOTAL] = round(sum(exact.values()), 2)  # the total of the unrounded savings
         return per_type
 
     def curve(self, rates: list[float] | None = None, volumes: dict[str, Any] | None = None) -> pd.DataFrame:
