@@ -63,6 +63,29 @@ def test_index_round_trip_gives_the_same_ranking(tmp_path, small_faq):
         loaded.rank_of(questions, frame["id"].head(10).tolist())
 
 
+def test_a_text_stored_under_several_ids_is_shown_once_and_ranked_as_shown(run_cli, small_faq, tmp_path):
+    frame = pd.read_csv(small_faq, dtype=str, keep_default_na=False)
+    standard = "Het antwoord op deze vraag werd u   rechtstreeks toegestuurd."
+    copies = pd.DataFrame({"id": ["s1", "s2", "s3"], "reference_answer": [standard, standard.upper(), standard],
+                           "canonical": ["", "", ""], "question": ["", "", ""]})
+    collection = tmp_path / "met-kopieen.csv"
+    pd.concat([frame, copies]).to_csv(collection, index=False)
+    run_cli("kennisbank", "index", "--data", str(collection), "--id-column", "id", "--text-column", "reference_answer",
+            "--name", "kopie")
+    answer = run_cli.json("kennisbank", "ask", "Werd het antwoord rechtstreeks toegestuurd?", "--name", "kopie")
+    ids = [p["id"] for p in answer["passages"]]
+    assert len(ids) == 5 and ids[0] in {"s1", "s2", "s3"}  # the text once, then four other passages
+    assert not {"s1", "s2", "s3"} & set(ids[1:]) and sorted([ids[0], *answer["passages"][0]["same_text"]]) == \
+        ["s1", "s2", "s3"]
+    text = run_cli("kennisbank", "ask", "Werd het antwoord rechtstreeks toegestuurd?", "--name", "kopie").stdout
+    assert "dezelfde tekst staat ook in" in text
+    retriever = Retriever.build(*(pd.concat([frame, copies])[c].tolist() for c in ("id", "reference_answer")))
+    question = "Werd het antwoord rechtstreeks toegestuurd?"
+    shown = [p.id for p in retriever.search(question, k=5)]
+    assert retriever.rank_of([question] * 3, ["s1", "s2", "s3"]) == [1, 1, 1]
+    assert retriever.rank_of([question], [shown[3]]) == [4]  # not pushed down by the two hidden copies
+
+
 def test_lessons_of_every_pilot_are_in_the_collection():
     lessons = lessons_documents(PILOTS)
     assert {"vragenrouter", "ebox-besparing"} <= {i.split(":")[1] for i in lessons["id"]}

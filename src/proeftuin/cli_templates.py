@@ -265,13 +265,16 @@ def kennisbank_ask(question: str, name: str, top: int, as_json: bool) -> None:
     hits = _load_index(name).search(scrub_text(question), k=top)
     if as_json:
         _emit({"question": question, "notice": AI_NOTICE,
-               "passages": [{"id": h.id, "score": round(h.score, 4), "source": h.source, "text": h.snippet(1000)}
-                            for h in hits]})
+               "passages": [{"id": h.id, "score": round(h.score, 4), "source": h.source, "text": h.snippet(1000),
+                             "same_text": h.same_text} for h in hits]})
         return
     click.echo(AI_NOTICE)
     for n, hit in enumerate(hits, 1):
         click.echo(f"\n{n}. [{hit.id}] score {hit.score:.2f}  bron: {hit.source or hit.id}")
         click.echo(f"   {hit.snippet()}")
+        if hit.same_text:
+            more = f" en {len(hit.same_text) - 5} andere" if len(hit.same_text) > 5 else ""
+            click.echo(f"   (dezelfde tekst staat ook in {', '.join(hit.same_text[:5])}{more})")
 
 
 @kennisbank.command("evaluate")

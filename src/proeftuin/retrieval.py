@@ -90,6 +90,7 @@ class Passage:
     score: float
     text: str
     source: str
+    same_text: list[str] = field(default_factory=list)  # ids of other documents with exactly this text
 
     def snippet(self, width: int = 300) -> str:
         flat = " ".join(self.text.split())
@@ -201,6 +202,7 @@ class Retriever:
     doc_vectors: np.ndarray | None = None  # embeddings of the documents (with rerank_model)
     _encoder: Any = field(default=None, repr=False)
     _transposed: dict[str, sp.csr_matrix] = field(default_factory=dict, repr=False)
+    _groups: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, ids: list[str], texts: list[str], sources: list[str] | None = None,
@@ -396,13 +398,33 @@ class Retriever:
             self._encoder = Encoder(self.config.rerank_model, self.config.rerank_max_tokens)
         return self._encoder
 
+    def text_groups(self) -> np.ndarray:
+        """Per document, the index of the first document with the same text (up to case and spacing).
+
+        A collection often holds one text under several ids (a standard answer, a page copied into two
+        documents): it is shown once, with the other ids, and counts as one passage when ranking.
+        """
+        if self._groups is None:
+            first: dict[str, int] = {}
+            self._groups = np.array([first.setdefault(" ".join(t.lower().split()), i)
+                                     for i, t in enumerate(self.texts)])
+        return self._groups
+
     def search(self, question: str, k: int = 5) -> list[Passage]:
+        """The k best passages, each text once (`same_text` lists the other ids that carry it)."""
         if not str(question).strip():
             raise ProeftuinError("Stel eerst een vraag.",
                                  'Bijvoorbeeld: proeftuin kennisbank ask "Hoe vraag ik een paspoort aan?"')
         order, shown = self.ranking_scores([question])
-        best = np.argsort(-order[0], kind="stable")[:k]
-        return [Passage(self.ids[i], float(shown[0, i]), self.texts[i], self.sources[i]) for i in best]
+        ranked = np.argsort(-order[0], kind="stable")
+        texts = self.text_groups()[ranked]
+        _, first = np.unique(texts, return_index=True)  # where each text first appears in the ranking
+        passages = []
+        for at in np.sort(first)[:k]:
+            i = ranked[at]
+            others = [self.ids[j] for j in ranked[texts == texts[at]] if j != i]
+            passages.append(Passage(self.ids[i], float(shown[0, i]), self.texts[i], self.sources[i], others))
+        return passages
 
     def predict(self, frame: pd.DataFrame, k: int = 5) -> pd.DataFrame:
         """One row per question (`vraag` column): the best k ids, scores and sources."""
@@ -416,17 +438,22 @@ class Retriever:
         return pd.DataFrame(rows)
 
     def rank_of(self, questions: list[str], relevant: list[str], batch: int = 256) -> list[int | None]:
-        """1-based rank of each question's relevant document (None when not in the collection).
-
-        Documents with exactly the same score share the best rank of their group (identical texts tie).
+        """1-based rank of each question's relevant document (None when not in the collection), as `search`
+        shows it: each text once, at the best score of the documents that carry it; equal scores share
+        the best rank.
         """
         position = {doc_id: i for i, doc_id in enumerate(self.ids)}
+        groups = self.text_groups()
+        by_text = np.argsort(groups, kind="stable")
+        starts = np.flatnonzero(np.r_[True, np.diff(groups[by_text]) != 0])
+        column = np.searchsorted(groups[by_text][starts], groups)  # each document's text, as a column
         ranks: list[int | None] = []
         for start in range(0, len(questions), batch):
             block, _ = self.ranking_scores(questions[start:start + batch])
-            for row, doc_id in zip(block, relevant[start:start + batch], strict=True):
+            best = np.maximum.reduceat(block[:, by_text], starts, axis=1)  # questions x distinct texts
+            for row, doc_id in zip(best, relevant[start:start + batch], strict=True):
                 target = position.get(str(doc_id).strip())
-                ranks.append(None if target is None else int((row > row[target]).sum()) + 1)
+                ranks.append(None if target is None else int((row > row[column[target]]).sum()) + 1)
         return ranks
 
     # -- storage -----------------------------------------------------------------------------------------
