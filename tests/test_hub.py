@@ -9,6 +9,7 @@ restart everything is still there.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import pwd
@@ -435,6 +436,44 @@ def test_waregem_can_read_but_not_change_the_kortrijk_run(platform, people, logg
     spoof = mlflow_api(kortrijk, "POST", "runs/create", json={
         "experiment_id": experiment_id, "tags": [{"key": "proeftuin.organisation", "value": "waregem"}]})
     assert spoof.status_code == 403
+
+
+def test_a_big_upload_streams_through_the_sign_on_layer(platform, people, logged_run):
+    """A 256 MB artifact arrives whole through /services/mlflow while the sign-on layer's memory grows far less
+    (it used to hold the whole upload); an MLflow API call too big to check is refused with what to do."""
+    hub, _ = platform
+    _, kortrijk, _ = people
+    run_id, experiment_id = logged_run["run_id"], logged_run["experiment_id"]
+    layer = hub.service_pid("proeftuin.hub_proxy mlflow")
+    assert layer is not None
+    peak_before = proc_field(layer, "VmHWM")  # kB: the most memory the layer ever held
+    piece, pieces = os.urandom(1024**2), 256
+    sent = hashlib.sha256()
+
+    def body():
+        for _ in range(pieces):
+            sent.update(piece)
+            yield piece
+
+    path = f"/services/mlflow/api/2.0/mlflow-artifacts/artifacts/{experiment_id}/{run_id}/artifacts/groot.bin"
+    upload = kortrijk.api("PUT", path, content=body(), headers={"Content-Length": str(pieces * len(piece))},
+                          timeout=600)
+    assert upload.status_code == 200, upload.text
+    grown_mb = (proc_field(layer, "VmHWM") - peak_before) / 1024
+    assert grown_mb < 64, f"the sign-on layer held {grown_mb:.0f} MB of a 256 MB upload"
+    received, size = hashlib.sha256(), 0
+    with kortrijk.http.stream("GET", path, headers={"Authorization": f"token {kortrijk.token}"},
+                              timeout=600) as download:
+        assert download.status_code == 200
+        for chunk in download.iter_bytes():
+            received.update(chunk)
+            size += len(chunk)
+    assert size == pieces * len(piece) and received.hexdigest() == sent.hexdigest()
+    huge = mlflow_api(kortrijk, "POST", "runs/log-batch", json={
+        "run_id": run_id, "params": [{"key": "opmerking", "value": "x" * (40 * 1024**2)}]}, timeout=600)
+    assert huge.status_code == 413 and "log_artifact" in huge.json()["message"], huge.text
+    run = mlflow_api(kortrijk, "GET", f"runs/get?run_id={run_id}").json()["run"]
+    assert "opmerking" not in {p["key"] for p in run["data"].get("params", [])}
 
 
 def test_pilot_experiments_follow_the_manifest(platform, people):

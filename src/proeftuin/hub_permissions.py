@@ -114,6 +114,12 @@ def classify(method: str, path: str, args: dict[str, str], body: dict[str, Any])
     return Action("unknown", endpoint=endpoint)
 
 
+def reads_body(method: str, path: str) -> bool:
+    """Whether the check needs the request body (an API write, JSON); other requests, such as artifact
+    uploads, are decided on method and path alone, so their body can stream through."""
+    return method.upper() not in READ_METHODS and (path == "/graphql" or API.match(path) is not None)
+
+
 def _str(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
@@ -143,8 +149,7 @@ class Policy:
     _run_experiment: dict[str, str] = field(default_factory=dict)
 
     async def authorize(self, who: Identity, method: str, path: str, args: dict[str, str], raw: bytes) -> bytes:
-        parse = method.upper() not in READ_METHODS and (path == "/graphql" or API.match(path) is not None)
-        body = _json(raw) if parse else {}
+        body = _json(raw) if reads_body(method, path) else {}
         action = classify(method, path, args, body)
         if action.kind == "read":
             return raw

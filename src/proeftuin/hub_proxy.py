@@ -19,6 +19,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,13 +30,15 @@ from tornado import httpclient, web
 from tornado.httputil import HTTPHeaders
 
 from proeftuin.hub import SERVICE_PREFIX, HubContext
-from proeftuin.hub_permissions import Denied, Identity, Policy
+from proeftuin.hub_permissions import Denied, Identity, Policy, reads_body
 
 log = logging.getLogger("proeftuin.hub_proxy")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "content-length", "host", "authorization"}
 HUB_COOKIE_PREFIXES = ("jupyterhub-", "_xsrf")
 MAX_BODY = 2 * 1024**3
+MAX_CHECKED_BODY = 32 * 1024**2  # an MLflow API write, read whole for the permission check; others stream
+_ABORT = object()  # the client went away before its request body was complete
 USER_CACHE_SECONDS = 30
 DOCS_REBUILD_SECONDS = 3600
 
@@ -127,34 +130,123 @@ class SignOnMixin(HubOAuthenticated):
         self.finish(json.dumps({"error_code": "ERROR", "message": self._reason}))
 
 
+@web.stream_request_body
 class ProxyHandler(SignOnMixin, web.RequestHandler):
+    """Forwards a request once the hub knows who sent it.
+
+    Request bodies stream to the backend in bounded pieces (an upload of a model or a CSV never sits in
+    memory here), except MLflow API writes: the permission check reads and may rewrite those (JSON, at most
+    MAX_CHECKED_BODY). The answer is finished only once the request is read whole: a refusal decided
+    earlier waits (the rest of the body is read and dropped), because tornado drops the connection of an
+    answer finished early, and the hub's proxy, reusing it, then fails the next request with an error page.
+    """
+
     SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+    _who: Identity | None = None
+    _checked: list[bytes] | None = None  # the body of a request the permission check reads
+    _checked_size = 0
+    _stream: asyncio.Queue | None = None  # pieces of a streamed body on their way to the backend
+    _upstream: asyncio.Future | None = None  # the forwarding of a streamed request
+    _client_gone = False
+    _body_complete = False
+    _refusal: Callable[[], None] | None = None  # decided before the body arrived, sent once it has
+
+    async def prepare(self):
+        await super().prepare()
+        if self._finished or self._refusal:
+            return
+        layer, method = self.layer, self.request.method
+        path = self.request.path[len(layer.prefix):] or "/"
+        if layer.policy is not None:
+            self._who = await self.application.settings["directory"].identity(self.user_model)
+            if self._who is None:
+                return self._deny(403, "Alleen ingelogde medewerkers kunnen MLflow gebruiken.")
+            if reads_body(method, path):
+                if int(self.request.headers.get("Content-Length") or 0) > MAX_CHECKED_BODY:
+                    return self._too_large()
+                self._checked = []
+                return
+            if await self._authorize(path, b"") is None:
+                return
+        self._stream = asyncio.Queue(maxsize=8)
+        self._upstream = asyncio.ensure_future(self._forward(None))
+
+    async def data_received(self, chunk: bytes) -> None:
+        if self._finished or self._refusal:
+            return
+        if self._checked is not None:
+            self._checked.append(chunk)
+            self._checked_size += len(chunk)
+            if self._checked_size > MAX_CHECKED_BODY:
+                self._checked = None
+                self._too_large()
+        elif self._stream is not None:
+            await self._stream.put(chunk)  # waits while the backend is slower than the client
+
+    def on_connection_close(self) -> None:
+        self._client_gone = True
+        if self._stream is not None:
+            _drain(self._stream)
+            self._stream.put_nowait(_ABORT)
+        super().on_connection_close()
 
     async def _serve(self, *args) -> None:
-        layer = self.layer
-        body = self.request.body or b""
-        if layer.policy is not None:
-            who = await self.application.settings["directory"].identity(self.user_model)
-            if who is None:
-                return self._deny(403, "Alleen ingelogde medewerkers kunnen MLflow gebruiken.")
-            path = self.request.path[len(layer.prefix):] or "/"
-            args = {k: self.get_query_argument(k) for k in self.request.query_arguments}
-            try:
-                body = await layer.policy.authorize(who, self.request.method, path, args, body)
-            except Denied as exc:
-                log.info("denied %s %s for %s: %s", self.request.method, self.request.path, who.name, exc.message)
-                return self._deny(exc.status, exc.message)
+        self._body_complete = True
+        if self._refusal:
+            return self._refusal()
+        if self._finished:
+            return
+        if self._upstream is not None:
+            if not self._upstream.done():
+                await self._stream.put(None)  # the whole body has arrived
+            await self._upstream
+            return
+        body = b"".join(self._checked or [])
+        if self.layer.policy is not None:
+            body = await self._authorize(self.request.path[len(self.layer.prefix):] or "/", body)
+            if body is None:
+                return
         await self._forward(body)
 
     get = head = post = put = patch = delete = options = _serve
 
+    async def _authorize(self, path: str, body: bytes) -> bytes | None:
+        """The (possibly rewritten) body when the signed-in user may do this; None after refusing."""
+        args = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+        try:
+            return await self.layer.policy.authorize(self._who, self.request.method, path, args, body)
+        except Denied as exc:
+            log.info("denied %s %s for %s: %s", self.request.method, self.request.path, self._who.name, exc.message)
+            self._deny(exc.status, exc.message)
+            return None
+
+    def _too_large(self) -> None:
+        self._deny(413, f"Deze MLflow-opdracht is groter dan {MAX_CHECKED_BODY // 1024**2} MB. Log grote "
+                        "gegevens als artifact (mlflow.log_artifact) in plaats van als parameter of tag.")
+
+    def _has_body(self) -> bool:
+        headers = self.request.headers
+        return int(headers.get("Content-Length") or 0) > 0 or "Transfer-Encoding" in headers
+
+    def _once_body_is_in(self, answer: Callable[[], None]) -> None:
+        if not self._body_complete:
+            self._refusal = answer
+        else:
+            answer()
+
+    def _refuse_anonymous(self) -> None:
+        self._once_body_is_in(super()._refuse_anonymous)
+
     def _deny(self, status: int, message: str) -> None:
+        self._once_body_is_in(lambda: self._send_refusal(status, message))
+
+    def _send_refusal(self, status: int, message: str) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
-        code = "PERMISSION_DENIED" if status == 403 else "ERROR"
+        code = {403: "PERMISSION_DENIED", 413: "REQUEST_TOO_LARGE"}.get(status, "ERROR")
         self.finish(json.dumps({"error_code": code, "message": message}, ensure_ascii=False))
 
-    def _upstream_headers(self, body: bytes) -> HTTPHeaders:
+    def _upstream_headers(self, body: bytes | None) -> HTTPHeaders:
         headers = HTTPHeaders()
         for name, value in self.request.headers.get_all():
             lower = name.lower()
@@ -171,9 +263,20 @@ class ProxyHandler(SignOnMixin, web.RequestHandler):
         headers["X-Forwarded-User"] = self.user_model["name"]
         if body:
             headers["Content-Length"] = str(len(body))
+        elif body is None and "Content-Length" in self.request.headers:  # a streamed body: as the client said
+            headers["Content-Length"] = self.request.headers["Content-Length"]
         return headers
 
-    async def _forward(self, body: bytes) -> None:
+    async def _forward(self, body: bytes | None) -> None:
+        """Send the request on and stream the answer back; `body` None: the body streams from `_stream`."""
+        try:
+            await self._relay(body)
+        finally:
+            if self._stream is not None:  # the backend is done: pieces still arriving have nowhere to go
+                _drain(self._stream)
+                self._stream = None
+
+    async def _relay(self, body: bytes | None) -> None:
         layer = self.layer
         path = self.request.path[len(layer.prefix):] or "/" if layer.strip_prefix else self.request.path
         url = layer.upstream + path + (f"?{self.request.query}" if self.request.query else "")
@@ -213,9 +316,19 @@ class ProxyHandler(SignOnMixin, web.RequestHandler):
                 self.flush()
 
         method = self.request.method
+        stream = self._stream
+
+        async def produce(write) -> None:
+            while (chunk := await stream.get()) is not None:
+                if chunk is _ABORT:
+                    raise httpclient.HTTPClientError(499, "de gebruiker brak de upload af")
+                await write(chunk)
+
+        streams = stream is not None and self._has_body()
         request = httpclient.HTTPRequest(
             url, method=method, headers=self._upstream_headers(body),
-            body=body if (body or method in ("POST", "PUT", "PATCH")) else None,
+            body=body if body is not None and (body or method in ("POST", "PUT", "PATCH")) else None,
+            body_producer=produce if streams else None,
             allow_nonstandard_methods=True, follow_redirects=False, decompress_response=False,
             request_timeout=3600, connect_timeout=10,
             header_callback=on_header, streaming_callback=on_chunk)
@@ -224,14 +337,15 @@ class ProxyHandler(SignOnMixin, web.RequestHandler):
         except (OSError, httpclient.HTTPClientError) as exc:
             response = None
             log.warning("upstream %s failed: %s", url, exc)
+        if self._client_gone:
+            return
         if response is None or (response.code == 599 and not started):
             if not started:
                 return self._deny(503, f"De dienst '{layer.name}' start (opnieuw) op; probeer het over enkele "
                                        "seconden nog eens.")
-            return self.finish()
+            return  # the handler finishes once the request is read whole (finishing early drops the connection)
         if not started:
             start_response()
-        self.finish()
 
 
 class DocsHandler(SignOnMixin, web.StaticFileHandler):
@@ -258,6 +372,11 @@ class DocsHandler(SignOnMixin, web.StaticFileHandler):
             self.redirect(self.request.path + "/")
             return None
         return super().validate_absolute_path(root, absolute_path)
+
+
+def _drain(queue: asyncio.Queue) -> None:
+    while not queue.empty():
+        queue.get_nowait()
 
 
 def _pilots_loader(hub: HubContext):
