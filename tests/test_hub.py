@@ -372,6 +372,22 @@ def test_bad_sign_ups_and_logins_get_a_dutch_message(platform, people):
     assert Browser(hub.url).http.get("/hub/api/user").status_code == 403
 
 
+def test_colleagues_signing_up_at_once_get_one_account_per_name(platform, people):
+    """Sign-ups hash the password off the hub's event loop, so several can be under way at once: the same
+    name asked four times at once gives one account, and the others hear that the name is taken."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    hub, _ = platform
+    at_the_door = [(Browser(hub.url), org) for org in ("kortrijk", "waregem", "kortrijk", "waregem")]
+    with ThreadPoolExecutor(len(at_the_door)) as pool:
+        answers = list(pool.map(lambda pair: pair[0].sign_up("dora", pair[1]), at_the_door))
+    made = [a for a in answers if a.status_code == 200]
+    assert len(made) == 1 and "beheerder" in made[0].text, [a.status_code for a in answers]
+    assert all(a.status_code == 400 and "al in gebruik" in a.text for a in answers if a.status_code != 200)
+    weak = Browser(hub.url).sign_up("eva", "kortrijk", password="1234")
+    assert weak.status_code == 400 and "sterker wachtwoord" in weak.text
+
+
 def test_users_reach_only_their_own_server(platform, people, logged_run):
     _, kortrijk, waregem = people
     assert kortrijk.api("GET", f"/user/{KORTRIJK}/api/contents").status_code == 200

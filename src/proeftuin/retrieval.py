@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import tempfile
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from proeftuin.errors import DataError, ProeftuinError
+from proeftuin.text import anchor, fold
 
 AI_NOTICE = ("Dit antwoord komt van een AI-systeem: het toont de passages die het best bij je vraag passen, "
              "met hun bron. Controleer de bron voor je iets beslist of doorgeeft.")
@@ -39,10 +39,6 @@ _SUFFIXES = ("heden", "heid", "ingen", "ing", "lijk", "tjes", "jes", "en", "es",
 _WORD = re.compile(r"[a-z0-9]+")
 _FIRST_LINE = re.compile(r"\s{3,}|\n")
 HEAD_CHARS = 400  # the opening of a passage, where an answer usually restates the subject of the question
-
-
-def fold(text: str) -> str:
-    return unicodedata.normalize("NFKD", str(text).lower()).encode("ascii", "ignore").decode()
 
 
 def stem(word: str) -> str:
@@ -547,10 +543,7 @@ def lessons_documents(pilots_dir: Path) -> pd.DataFrame:
         for part in parts[1:]:
             heading, _, body = part.partition("\n")
             if body.strip():
-                rows.append({"id": f"lessen:{slug}:{slugish(heading)}", "text": f"{title}. {heading}. {body.strip()}",
+                rows.append({"id": f"lessen:{slug}:{anchor(heading)}", "text": f"{title}. {heading}. {body.strip()}",
                              "source": f"Lessen van pilot {slug} ({heading.strip()})"})
     return pd.DataFrame(rows, columns=["id", "text", "source"])
 
-
-def slugish(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")

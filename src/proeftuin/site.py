@@ -40,6 +40,7 @@ from proeftuin.pilot import (
     load_manifest,
 )
 from proeftuin.settings import Organisation, Settings
+from proeftuin.text import anchor
 
 log = logging.getLogger("mkdocs.plugins.proeftuin")
 
@@ -130,14 +131,6 @@ def date(timestamp_ms: int | float | None) -> str:
 
 def metric_label(name: str) -> str:
     return METRIC_NAMES.get(name, name.replace("_", " "))
-
-
-def anchor(value: str) -> str:
-    """A stable ASCII id for a theme, stage or organisation heading."""
-    import unicodedata
-
-    ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 # --------------------------------------------------------------------------------------------------

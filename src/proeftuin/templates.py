@@ -54,7 +54,7 @@ def template_questions(settings: Settings, name: str) -> dict[str, Any]:
 
 
 def slugify(text: str) -> str:
-    from proeftuin.site import anchor
+    from proeftuin.text import anchor
 
     return anchor(text)[:62] or "pilot"
 
