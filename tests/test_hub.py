@@ -477,14 +477,19 @@ def test_a_big_upload_streams_through_the_sign_on_layer(platform, people, logged
     assert upload.status_code == 200, upload.text
     grown_mb = (proc_field(layer, "VmHWM") - peak_before) / 1024
     assert grown_mb < 64, f"the sign-on layer held {grown_mb:.0f} MB of a 256 MB upload"
-    received, size = hashlib.sha256(), 0
-    with kortrijk.http.stream("GET", path, headers={"Authorization": f"token {kortrijk.token}"},
-                              timeout=600) as download:
-        assert download.status_code == 200
-        for chunk in download.iter_bytes():
-            received.update(chunk)
-            size += len(chunk)
-    assert size == pieces * len(piece) and received.hexdigest() == sent.hexdigest()
+
+    def downloaded() -> tuple[int, str]:
+        """Size and sha256 of the stored artifact, read back through the layer."""
+        received, size = hashlib.sha256(), 0
+        with kortrijk.http.stream("GET", path, headers={"Authorization": f"token {kortrijk.token}"},
+                                  timeout=600) as download:
+            assert download.status_code == 200
+            for chunk in download.iter_bytes():
+                received.update(chunk)
+                size += len(chunk)
+        return size, received.hexdigest()
+
+    assert downloaded() == (pieces * len(piece), sent.hexdigest())
     # An upload of the same file that breaks off halfway replaces nothing.
     with socket.create_connection(("127.0.0.1", hub.port)) as broken:
         broken.sendall(f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1:{hub.port}\r\nAuthorization: token "
@@ -492,13 +497,7 @@ def test_a_big_upload_streams_through_the_sign_on_layer(platform, people, logged
         for _ in range(8):
             broken.sendall(piece)
     time.sleep(2)  # the layer notices the closed connection and breaks off its upload to MLflow
-    again = hashlib.sha256()
-    with kortrijk.http.stream("GET", path, headers={"Authorization": f"token {kortrijk.token}"},
-                              timeout=600) as download:
-        assert download.status_code == 200
-        for chunk in download.iter_bytes():
-            again.update(chunk)
-    assert again.hexdigest() == sent.hexdigest()
+    assert downloaded() == (pieces * len(piece), sent.hexdigest())
     huge = mlflow_api(kortrijk, "POST", "runs/log-batch", json={
         "run_id": run_id, "params": [{"key": "opmerking", "value": "x" * (40 * 1024**2)}]}, timeout=600)
     assert huge.status_code == 413 and "log_artifact" in huge.json()["message"], huge.text

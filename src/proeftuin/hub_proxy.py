@@ -143,6 +143,7 @@ class ProxyHandler(SignOnMixin, web.RequestHandler):
 
     SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
     _who: Identity | None = None
+    _path = "/"  # the request path below the service's prefix
     _checked: list[bytes] | None = None  # the body of a request the permission check reads
     _checked_size = 0
     _stream: asyncio.Queue | None = None  # pieces of a streamed body on their way to the backend
@@ -156,7 +157,7 @@ class ProxyHandler(SignOnMixin, web.RequestHandler):
         if self._finished or self._refusal:
             return
         layer, method = self.layer, self.request.method
-        path = self.request.path[len(layer.prefix):] or "/"
+        path = self._path = self.request.path[len(layer.prefix):] or "/"
         if layer.policy is not None:
             self._who = await self.application.settings["directory"].identity(self.user_model)
             if self._who is None:
@@ -203,7 +204,7 @@ class ProxyHandler(SignOnMixin, web.RequestHandler):
             return
         body = b"".join(self._checked or [])
         if self.layer.policy is not None:
-            body = await self._authorize(self.request.path[len(self.layer.prefix):] or "/", body)
+            body = await self._authorize(self._path, body)
             if body is None:
                 return
         await self._forward(body)
@@ -278,7 +279,7 @@ class ProxyHandler(SignOnMixin, web.RequestHandler):
 
     async def _relay(self, body: bytes | None) -> None:
         layer = self.layer
-        path = self.request.path[len(layer.prefix):] or "/" if layer.strip_prefix else self.request.path
+        path = self._path if layer.strip_prefix else self.request.path
         url = layer.upstream + path + (f"?{self.request.query}" if self.request.query else "")
         status: dict[str, Any] = {}
         headers: list[tuple[str, str]] = []

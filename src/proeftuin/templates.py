@@ -24,6 +24,7 @@ import yaml
 from proeftuin.errors import ProeftuinError
 from proeftuin.pilot import MANIFEST, SLUG_PATTERN, Pilot, find_pilot, load_pilot
 from proeftuin.settings import Settings
+from proeftuin.text import anchor
 
 ANSWERS_FILE = ".copier-answers.yml"
 # Files a pilot owns after it was made: `update` adds them when missing but never changes them.
@@ -54,8 +55,6 @@ def template_questions(settings: Settings, name: str) -> dict[str, Any]:
 
 
 def slugify(text: str) -> str:
-    from proeftuin.text import anchor
-
     return anchor(text)[:62] or "pilot"
 
 
