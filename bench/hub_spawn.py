@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -211,7 +212,9 @@ def proeftuin(users: int, folder: Path) -> Burst:
             person.http.post("/hub/signup", data={"username": name, "organisation": "kortrijk", "_xsrf": xsrf,
                                                   "signup_password": PASSWORD,
                                                   "signup_password_confirmation": PASSWORD})
-            admin.http.get(f"/hub/authorize/{name}")
+            page = admin.http.get("/hub/authorize")  # approval is a POST form with the page's XSRF token
+            xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+            admin.http.post(f"/hub/authorize/{name}", data={"_xsrf": xsrf, "action": "approve"})
         time.sleep(5)  # let the services finish starting: measure spawns, not the platform's start
         return Burst(url, names, PASSWORD, process.pid)
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 import pwd
 import shutil
@@ -20,242 +19,33 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
-import yaml
+from hubkit import (
+    IS_ROOT,
+    PASSWORD,
+    Browser,
+    Platform,
+    approve,
+    mlflow_api,
+    new_project,
+    proc_field,
+    proc_uids,
+    remove_project,
+    run_in_kernel,
+    server_pid,
+    start_server,
+    stop_server,
+    wait_until,
+)
 
 from proeftuin.hub_forkserver import KEEP_ENV, ForkServerError, clean_environment, command_for, spawn
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-LINKED = ("docs", "mkdocs.yml", "pilots", "node_modules", "templates", "src", "package.json")
 KORTRIJK, WAREGEM = "an-kortrijk", "ben-waregem"
-PASSWORD = "proeftuin-test-wachtwoord-42"
-IS_ROOT = os.geteuid() == 0
 
 pytestmark = pytest.mark.timeout(600)
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets, ports = [], []
-    for _ in range(count):
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        sockets.append(sock)
-        ports.append(sock.getsockname()[1])
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
-def wait_until(check, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except (httpx.HTTPError, OSError, ValueError, KeyError) as exc:
-            last = exc
-        time.sleep(interval)
-    raise AssertionError(f"{what} did not happen in {timeout:.0f} s (last error: {last})")
-
-
-class Platform:
-    """`proeftuin up` in a throw-away project folder (linked sources, own proeftuin.yaml and state)."""
-
-    def __init__(self, project: Path, pilots: tuple[str, ...] | None = None) -> None:
-        """pilots: link only these pilots into the project's pilots folder (default: the whole folder)."""
-        self.project = project
-        self.state = project / "state"
-        hub_port, *others = _free_ports(11)
-        self.port = hub_port
-        config = yaml.safe_load((ROOT / "proeftuin.yaml").read_text())
-        config["state_dir"] = str(self.state)
-        config["ports"] = dict(zip(("hub", "mlflow", "gallery", "docs"), [hub_port, *others[:3]], strict=True))
-        config["hub"] = {"idle_timeout": 3600, "ports": dict(zip(("api", "proxy_api", "mlflow", "gallery", "docs"),
-                                                                 others[3:8], strict=True))}
-        (project / "proeftuin.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        for name in LINKED:
-            if name == "pilots" and pilots is not None:
-                (project / "pilots").mkdir()
-                for slug in pilots:
-                    (project / "pilots" / slug).symlink_to(ROOT / "pilots" / slug)
-            else:
-                (project / name).symlink_to(ROOT / name)
-        self.url = f"http://127.0.0.1:{hub_port}"
-        self.process: subprocess.Popen | None = None
-        self.runs = 0
-
-    @property
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PROEFTUIN_", "JUPYTERHUB_"))}
-        return {**env, "PROEFTUIN_CONFIG": str(self.project / "proeftuin.yaml"), "PYTHONUNBUFFERED": "1"}
-
-    def start(self, train: bool = False) -> str:
-        self.runs += 1
-        log = self.project / f"up-{self.runs}.log"
-        flags = [] if train else ["--no-train"]
-        self.process = subprocess.Popen([str(BIN / "proeftuin"), "up", *flags, "--port", str(self.port)],
-                                        cwd=self.project, env=self.env, stdout=log.open("w"),
-                                        stderr=subprocess.STDOUT)
-
-        def ready():
-            assert self.process.poll() is None, f"up exited: {log.read_text()}\n{self.hub_log()}"
-            return "Proeftuin draait op" in log.read_text()
-
-        wait_until(ready, 600 if train else 180, "proeftuin up")
-        return log.read_text()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=150)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def hub_log(self) -> str:
-        path = self.state / "hub" / "jupyterhub.log"
-        return path.read_text()[-4000:] if path.exists() else ""
-
-    def full_log(self) -> str:
-        path = self.state / "hub" / "jupyterhub.log"
-        return path.read_text() if path.exists() else ""
-
-    def fork_server_pid(self) -> int | None:
-        """The fork server of *this* platform: a child of `up` with its socket on the command line (its own
-        children, the notebook servers, are forks of it and show the same command line)."""
-        needle = f"proeftuin.hub_forkserver {self.state / 'hub' / 'forkserver.sock'}".encode()
-        for proc in Path("/proc").iterdir():
-            try:
-                if proc.name.isdigit() and needle in (proc / "cmdline").read_bytes().replace(b"\0", b" ") \
-                        and proc_field(int(proc.name), "PPid") == self.process.pid:
-                    return int(proc.name)
-            except (OSError, StopIteration):
-                continue
-        return None
-
-    def admin_password(self) -> str:
-        return (self.state / "hub" / "admin-password").read_text().strip()
-
-    def service_pid(self, needle: str) -> int | None:
-        """The pid of one of *this* platform's service processes (matched on its PROEFTUIN_CONFIG)."""
-        marker = f"PROEFTUIN_CONFIG={self.project / 'proeftuin.yaml'}".encode()
-        for proc in Path("/proc").iterdir():
-            if not proc.name.isdigit():
-                continue
-            try:
-                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
-                if needle.encode() in cmdline and marker in (proc / "environ").read_bytes():
-                    return int(proc.name)
-            except OSError:
-                continue
-        return None
-
-
-def proc_field(pid: int, name: str) -> int:
-    """A number from /proc/<pid>/status (PPid; Uid gives the real uid)."""
-    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith(f"{name}:"))
-    return int(line.split()[1])
-
-
-def proc_uids(pid: int) -> set[int]:
-    """Real, effective, saved and filesystem uid of a process."""
-    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("Uid:"))
-    return {int(v) for v in line.split()[1:]}
-
-
-class Browser:
-    """A person at the hub: cookies, the xsrf token, and an API token once logged in."""
-
-    def __init__(self, url: str) -> None:
-        self.http = httpx.Client(base_url=url, follow_redirects=False, timeout=60)
-        self.token: str | None = None
-
-    def xsrf(self, page: str = "/hub/login") -> str:
-        self.http.get(page)
-        return self.http.cookies.get("_xsrf", path="/hub/") or self.http.cookies.get("_xsrf") or ""
-
-    def login(self, name: str, password: str) -> httpx.Response:
-        xsrf = self.xsrf()
-        return self.http.post("/hub/login", data={"username": name, "password": password, "_xsrf": xsrf})
-
-    def sign_up(self, name: str, organisation: str, password: str = PASSWORD) -> httpx.Response:
-        xsrf = self.xsrf("/hub/signup")
-        return self.http.post("/hub/signup", data={"username": name, "organisation": organisation,
-                                                   "signup_password": password,
-                                                   "signup_password_confirmation": password, "_xsrf": xsrf})
-
-    def new_token(self, name: str) -> str:
-        xsrf = self.http.cookies.get("_xsrf", path="/hub/") or self.http.cookies.get("_xsrf")
-        response = self.http.post(f"/hub/api/users/{name}/tokens", json={"note": "test", "expires_in": 3600},
-                                  headers={"X-XSRFToken": xsrf})
-        assert response.status_code == 201, response.text
-        self.token = response.json()["token"]
-        return self.token
-
-    def api(self, method: str, path: str, **kwargs) -> httpx.Response:
-        headers = {"Authorization": f"token {self.token}", **kwargs.pop("headers", {})}
-        return self.http.request(method, path, headers=headers, **kwargs)
-
-
-def mlflow_api(who: Browser, method: str, endpoint: str, **kwargs) -> httpx.Response:
-    return who.api(method, f"/services/mlflow/api/2.0/mlflow/{endpoint}", **kwargs)
-
-
-async def _execute(ws_url: str, token: str, code: str, timeout: float) -> tuple[str, dict]:
-    from tornado.httpclient import HTTPRequest
-    from tornado.websocket import websocket_connect
-
-    conn = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {token}"}))
-    msg_id = uuid.uuid4().hex
-    conn.write_message(json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test", "session": uuid.uuid4().hex,
-                   "version": "5.3", "date": ""},
-        "parent_header": {}, "metadata": {}, "channel": "shell",
-        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                    "allow_stdin": False, "stop_on_error": True}}))
-    output, reply, idle = [], None, False
-    deadline = time.monotonic() + timeout
-    while not (reply is not None and idle):
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"kernel did not finish; output so far: {''.join(output)}"
-        raw = await asyncio.wait_for(conn.read_message(), remaining)
-        assert raw is not None, "kernel websocket closed"
-        msg = json.loads(raw)
-        if msg.get("parent_header", {}).get("msg_id") != msg_id:
-            continue
-        kind = msg["header"]["msg_type"]
-        if kind == "stream":
-            output.append(msg["content"]["text"])
-        elif kind == "error":
-            output.append("\n".join(msg["content"]["traceback"]))
-        elif kind == "execute_reply":
-            reply = msg["content"]
-        elif kind == "status" and msg["content"]["execution_state"] == "idle":
-            idle = True
-    conn.close()
-    return "".join(output), reply
-
-
-def run_in_kernel(who: Browser, name: str, url: str, code: str, timeout: float = 180) -> str:
-    """Execute code in a new kernel on the user's own spawned server (REST API + websocket)."""
-    response = who.api("POST", f"/user/{name}/api/kernels", json={"name": "python3"})
-    assert response.status_code == 201, response.text
-    kernel = response.json()["id"]
-    ws_url = url.replace("http://", "ws://") + f"/user/{name}/api/kernels/{kernel}/channels"
-    try:
-        output, reply = asyncio.run(_execute(ws_url, who.token, code, timeout))
-    finally:
-        who.api("DELETE", f"/user/{name}/api/kernels/{kernel}")
-    assert reply["status"] == "ok", output
-    return output
 
 
 KERNEL_CODE = r"""
@@ -284,22 +74,14 @@ for secret in SECRETS:
 
 @pytest.fixture(scope="module")
 def platform():
-    project = Path(tempfile.mkdtemp(prefix="proeftuin-hub-", dir="/tmp"))
-    project.chmod(0o755)  # system accounts must reach the code and their homes below it
+    project = new_project("proeftuin-hub-")
     hub = Platform(project)
     try:
         output = hub.start()
         yield hub, output
     finally:
         hub.stop()
-        if IS_ROOT:
-            for name in (KORTRIJK, WAREGEM):
-                subprocess.run(["userdel", f"pt-{name}"], capture_output=True)
-                subprocess.run(["groupdel", f"pt-{name}"], capture_output=True)
-        if os.environ.get("PROEFTUIN_KEEP_TEST_HUB"):
-            print(f"hub test folder kept: {project}")
-        else:
-            shutil.rmtree(project, ignore_errors=True)
+        remove_project(project, (KORTRIJK, WAREGEM))
 
 
 @pytest.fixture(scope="module")
@@ -316,7 +98,7 @@ def people(platform):
         assert response.status_code == 200 and "beheerder" in response.text, response.text
         refused = person.login(name, PASSWORD)
         assert refused.status_code == 403 and "nog niet goedgekeurd" in refused.text
-        assert admin.http.get(f"/hub/authorize/{name}").status_code == 302
+        assert approve(admin, name).status_code == 302
         assert person.login(name, PASSWORD).status_code == 302
         person.new_token(name)
         users[name] = person
@@ -585,22 +367,6 @@ def test_a_dead_service_is_restarted(platform, people):
     assert "Service mlflow-server exited" in hub.full_log()
 
 
-def server_pid(admin: Browser, name: str) -> int:
-    return admin.api("GET", f"/hub/api/users/{name}").json()["servers"][""]["state"]["pid"]
-
-
-def start_server(who: Browser, name: str) -> None:
-    response = who.api("POST", f"/hub/api/users/{name}/server")
-    assert response.status_code in (201, 202), response.text
-    wait_until(lambda: (who.api("GET", f"/hub/api/users/{name}").json()["servers"].get("") or {}).get("ready"),
-               120, f"the server of {name} to start")
-
-
-def stop_server(who: Browser, name: str) -> None:
-    assert who.api("DELETE", f"/hub/api/users/{name}/server").status_code in (202, 204)
-    wait_until(lambda: not who.api("GET", f"/hub/api/users/{name}").json()["servers"], 60, f"{name}'s server to stop")
-
-
 def test_servers_are_forked_by_the_fork_server_under_the_users_account(platform, people, logged_run):
     """The Kortrijk server is a child of the fork server, runs as pt-an-kortrijk (all four uids, when root),
     and the fork server holds no secret in its environment (every server inherits its memory)."""
@@ -695,8 +461,7 @@ def test_restart_keeps_users_runs_and_notebooks(platform, people, logged_run):
 def test_up_trains_a_champion_for_each_pilot_without_one():
     """A fresh state with one pilot: `up` trains it through the platform's MLflow and registers the
     champion, which users then find through /services/mlflow; the next `up` finds it and trains nothing."""
-    project = Path(tempfile.mkdtemp(prefix="proeftuin-train-", dir="/tmp"))
-    project.chmod(0o755)
+    project = new_project("proeftuin-train-")
     hub = Platform(project, pilots=("digitale-maturiteit",))
     try:
         output = hub.start(train=True)
@@ -716,4 +481,4 @@ def test_up_trains_a_champion_for_each_pilot_without_one():
         assert "Kampioensmodel trainen" not in again, again
     finally:
         hub.stop()
-        shutil.rmtree(project, ignore_errors=True)
+        remove_project(project)

@@ -24,7 +24,7 @@ from proeftuin.hub import (
     update_services,
     update_spawner,
 )
-from proeftuin.hub_permissions import Denied, Identity, Policy, classify
+from proeftuin.hub_permissions import WRITES, Denied, Identity, Policy, find_route
 from proeftuin.settings import get_settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,9 +91,25 @@ def test_oidc_groups_map_to_organisations(tmp_path):
                                       organisation_claims={"guid-k": "kortrijk"}, admin_claims={"guid-adm"},
                                       auth_state_groups_key="oauth_user.groups", manage_groups=True)
     groups = asyncio.run(auth.get_user_groups({"oauth_user": {"groups": ["guid-k", "waregem", "vreemd"]}}))
-    assert groups == {"kortrijk", "waregem"}
+    assert groups == {"kortrijk"}  # "waregem" is not in the table: a group named like a slug grants nothing
     admin = asyncio.run(auth.get_user_groups({"oauth_user": {"groups": ["guid-adm"]}}))
     assert admin == {"proeftuin-beheer"}
+
+
+def test_oidc_claims_named_like_organisations_or_admins_grant_nothing():
+    """Issue 12: a group someone may create in the identity provider, named like an organisation slug (or like
+    the hub's admin group), maps to nothing; only claim values in organisation_claims/admin_claims count."""
+    from proeftuin.hub_auth import ProeftuinOIDCAuthenticator
+
+    auth = ProeftuinOIDCAuthenticator(organisations={"kortrijk": "Kortrijk", "waregem": "Waregem"},
+                                      organisation_claims={"guid-k": "kortrijk", "guid-oud": "opgeheven"},
+                                      admin_claims={"guid-adm"}, auth_state_groups_key="oauth_user.groups",
+                                      manage_groups=True)
+    lookalikes = {"oauth_user": {"groups": ["kortrijk", "waregem", "Kortrijk", "proeftuin-beheer", "guid-oud"]}}
+    assert asyncio.run(auth.get_user_groups(lookalikes)) == set()
+    assert asyncio.run(auth.get_user_groups({"oauth_user": {"groups": []}})) == set()
+    both = asyncio.run(auth.get_user_groups({"oauth_user": {"groups": ["guid-k", "guid-adm", "waregem"]}}))
+    assert both == {"kortrijk", "proeftuin-beheer"}
 
 
 def test_oidc_without_client_id_is_a_clear_error(tmp_path):
@@ -202,17 +218,25 @@ def test_hub_config_file_loads_in_jupyterhub(tmp_path, monkeypatch):
 
 
 # --- MLflow write permissions (the policy in front of MLflow), without a server -----------------------
+# The canonical reading itself (every bypass variant) is tested in tests/test_hub_permissions.py.
 
-def test_classify_reads_and_writes():
-    assert classify("GET", "/api/2.0/mlflow/runs/get", {"run_id": "r"}, {}).kind == "read"
-    assert classify("POST", "/api/2.0/mlflow/runs/search", {}, {}).kind == "read"
-    assert classify("POST", "/ajax-api/2.0/mlflow/runs/log-batch", {}, {"run_id": "r1"}).key == "r1"
-    assert classify("POST", "/api/2.0/mlflow/runs/create", {}, {"experiment_id": "3"}).kind == "experiment"
-    assert classify("POST", "/api/2.0/mlflow/registered-models/create", {}, {"name": "x"}).kind == "model"
-    assert classify("DELETE", "/api/2.0/mlflow/registered-models/alias", {"name": "x", "alias": "a"}, {}).key == "x"
-    assert classify("PUT", "/api/2.0/mlflow-artifacts/artifacts/7/abc/artifacts/f.txt", {}, {}).key == "7"
-    assert classify("PATCH", "/api/2.0/mlflow/logged-models/m-1", {}, {}).kind == "logged_model"
-    assert classify("POST", "/api/2.0/mlflow/gateway/anything", {}, {}).kind == "unknown"
+def test_writes_map_to_what_they_write():
+    """MLflow's own route table, matched on the canonical path: ajax-api and api alike, path parameters."""
+    def target(method: str, path: str):
+        route, params = find_route(method, path)
+        kind, key = WRITES.get(route.endpoint, (None, ""))
+        return kind, params.get(key)
+
+    assert target("POST", "/ajax-api/2.0/mlflow/runs/log-batch") == ("run", None)
+    assert target("POST", "/api/2.0/mlflow/runs/create") == ("experiment", None)
+    assert target("POST", "/api/2.0/mlflow/registered-models/create") == ("new_model", None)
+    assert target("DELETE", "/api/2.0/mlflow/registered-models/alias") == ("model", None)
+    assert target("PUT", "/api/2.0/mlflow-artifacts/artifacts/7/abc/artifacts/f.txt") == \
+        ("artifact", "7/abc/artifacts/f.txt")
+    assert target("PATCH", "/api/2.0/mlflow/logged-models/m-1") == ("logged_model", "m-1")
+    assert target("POST", "/api/3.0/mlflow/traces") == (None, None)  # admin only
+    assert find_route("POST", "/api/2.0/mlflow/gateway/anything") is None
+    assert find_route("POST", "/api/3.0/mlflow/runs/log-metric") is None  # MLflow has no such route
 
 
 def _policy(experiments: dict[str, dict], runs: dict[str, str]) -> Policy:
@@ -229,6 +253,13 @@ def _policy(experiments: dict[str, dict], runs: dict[str, str]) -> Policy:
     return Policy(fetch, lambda: pilots)
 
 
+def _write(policy: Policy, who: Identity, path: str, body: dict) -> dict:
+    """The JSON the layer forwards for a POST of `body`."""
+    forward = asyncio.run(policy.authorize(who, "POST", path, "", json.dumps(body).encode(), "application/json"))
+    assert forward.content_type == "application/json" and forward.query == ""
+    return json.loads(forward.body)
+
+
 def test_policy_checks_organisations():
     experiments = {"1": {"name": "verkenning", "tags": [{"key": "proeftuin.owner", "value": "menen"},
                                                         {"key": "proeftuin.organisations", "value": "menen"}]},
@@ -237,29 +268,33 @@ def test_policy_checks_organisations():
     menen, waregem = Identity("m", frozenset({"menen"})), Identity("w", frozenset({"waregem"}))
     admin = Identity("a", frozenset(), admin=True)
     log = "/api/2.0/mlflow/runs/log-metric"
-    body = json.dumps({"run_id": "r1", "key": "k", "value": 1}).encode()
-    assert asyncio.run(policy.authorize(menen, "POST", log, {}, body)) == body
-    assert asyncio.run(policy.authorize(admin, "POST", log, {}, body)) == body
+    body = {"run_id": "r1", "key": "k", "value": 1}
+    assert _write(policy, menen, log, body) == {**body, "value": 1.0}
+    assert _write(policy, admin, log, body) == {**body, "value": 1.0}
     with pytest.raises(Denied, match="niet wijzigen"):
-        asyncio.run(policy.authorize(waregem, "POST", log, {}, body))
+        _write(policy, waregem, log, body)
     # the pilot's manifest decides, not the experiment's tags
-    pilot_run = json.dumps({"run_id": "r2", "key": "k", "value": 1}).encode()
-    assert asyncio.run(policy.authorize(waregem, "POST", log, {}, pilot_run)) == pilot_run
+    pilot_run = {"run_id": "r2", "key": "k", "value": 1}
+    assert _write(policy, waregem, log, pilot_run)["run_id"] == "r2"
     with pytest.raises(Denied):
-        asyncio.run(policy.authorize(menen, "POST", log, {}, pilot_run))
+        _write(policy, menen, log, pilot_run)
+    # a hub service reads, and writes nothing
+    gallery = Identity("service:gallery", frozenset(), read_only=True)
+    assert asyncio.run(policy.authorize(gallery, "GET", "/api/2.0/mlflow/runs/get", "run_id=r1")).query == "run_id=r1"
+    with pytest.raises(Denied, match="alleen lezen"):
+        _write(policy, gallery, log, body)
 
 
 def test_policy_sets_identity_tags_on_new_runs():
     policy = _policy({"1": {"name": "eigen", "tags": [{"key": "proeftuin.owner", "value": "menen"}]}}, {})
     menen = Identity("mia", frozenset({"menen"}))
-    body = json.dumps({"experiment_id": "1", "tags": [{"key": "proeftuin.user", "value": "iemand-anders"}]})
-    out = json.loads(asyncio.run(policy.authorize(menen, "POST", "/api/2.0/mlflow/runs/create", {}, body.encode())))
+    out = _write(policy, menen, "/api/2.0/mlflow/runs/create",
+                 {"experiment_id": "1", "tags": [{"key": "proeftuin.user", "value": "iemand-anders"}]})
     tags = {t["key"]: t["value"] for t in out["tags"]}
     assert tags["proeftuin.user"] == "mia" and tags["proeftuin.organisation"] == "menen" and out["user_id"] == "mia"
-    created = json.loads(asyncio.run(policy.authorize(menen, "POST", "/api/2.0/mlflow/experiments/create", {},
-                                                      b'{"name": "mijn-proef", "artifact_location": "file:///x"}')))
+    created = _write(policy, menen, "/api/2.0/mlflow/experiments/create",
+                     {"name": "mijn-proef", "artifact_location": "file:///x"})
     assert "artifact_location" not in created
     assert {t["key"]: t["value"] for t in created["tags"]}["proeftuin.owner"] == "menen"
     with pytest.raises(Denied):
-        asyncio.run(policy.authorize(menen, "POST", "/api/2.0/mlflow/experiments/create", {},
-                                     b'{"name": "vragenrouter"}'))
+        _write(policy, menen, "/api/2.0/mlflow/experiments/create", {"name": "vragenrouter"})

@@ -13,9 +13,11 @@ single sign-on through the hub.
 from __future__ import annotations
 
 import os
+import pwd
 import secrets
 import shutil
 import sqlite3
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,13 @@ SERVICE_PREFIX = "/services"
 ADMIN_GROUP = "proeftuin-beheer"  # OIDC: admins by group claim
 #: Services behind the hub's proxy, each reached at /services/<name>/ after single sign-on.
 PUBLIC_SERVICES = ("mlflow", "gallery", "docs")
+#: When `up` runs as root, the services run unprivileged: MLflow, the sign-on layers and the docs builder
+#: as SERVICE_ACCOUNT (it owns the MLflow store and the built site), the gallery, which executes registered
+#: model code, as GALLERY_ACCOUNT (it owns only its feedback; it reads models through /services/mlflow).
+SERVICE_ACCOUNT = "proeftuin"
+GALLERY_ACCOUNT = "proeftuin-galerij"
+#: Set for every service process: `prepare_service_process` makes it the process's HOME (caches, config).
+ENV_SERVICE_HOME = "PROEFTUIN_SERVICE_HOME"
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,12 @@ class HubContext:
         port = int(os.environ.get(ENV_HUB_PORT) or settings.ports.hub)
         isolate, user_bin, problem = isolation(settings)
         return cls(settings, find_config_file(), port, isolate, user_bin=user_bin, isolation_problem=problem)
+
+    @classmethod
+    def for_service(cls) -> HubContext:
+        """Inside a service process (unprivileged): locations and addresses only, isolation is the hub's business."""
+        settings = get_settings()
+        return cls(settings, find_config_file(), int(os.environ.get(ENV_HUB_PORT) or settings.ports.hub), False)
 
     # Locations, derived from the state folder (never stored).
     @property
@@ -79,6 +94,37 @@ class HubContext:
         return self.settings.mlflow_dir / "artifacts"
 
     @property
+    def sockets_dir(self) -> Path:
+        """The backends listen on Unix sockets below this folder, never on TCP (see docs/developer/security.md)."""
+        return self.settings.state_dir / "sockets"
+
+    @property
+    def mlflow_socket(self) -> Path:
+        """MLflow's socket; its folder (0700) is open to SERVICE_ACCOUNT only."""
+        return self.sockets_dir / "mlflow" / "mlflow.sock"
+
+    @property
+    def gallery_socket(self) -> Path:
+        """The gallery's socket; its folder (0750, group SERVICE_ACCOUNT) lets only the sign-on layer in."""
+        return self.sockets_dir / "gallery" / "gallery.sock"
+
+    @property
+    def services_dir(self) -> Path:
+        """Homes of the service accounts (caches, temporary files), one folder each."""
+        return self.settings.state_dir / "services"
+
+    @property
+    def server_logs_dir(self) -> Path:
+        """One log per user server, written by the hub (root-only): user code never holds the hub's log."""
+        return self.hub_dir / "servers"
+
+    def service_account(self, name: str) -> str | None:
+        """The system account a service runs as; None: as the hub (not isolated, e.g. not root)."""
+        if not self.isolate:
+            return None
+        return GALLERY_ACCOUNT if name == "gallery-app" else SERVICE_ACCOUNT
+
+    @property
     def public_url(self) -> str:
         return (self.settings.hub.public_url or f"http://{self.settings.host}:{self.port}").rstrip("/")
 
@@ -88,13 +134,10 @@ class HubContext:
         return f"http://127.0.0.1:{self.port}"
 
     @property
-    def mlflow_backend_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.ports.mlflow}"
-
-    @property
-    def mlflow_internal_uri(self) -> str:
-        """MLflow for the platform's own processes: the private server, with its /services/mlflow prefix."""
-        return f"{self.mlflow_backend_url}{SERVICE_PREFIX}/mlflow"
+    def mlflow_service_uri(self) -> str:
+        """MLflow for the platform's own processes (gallery, docs builder): through the hub and the sign-on
+        layer with the process's own hub token, which makes them readers (no organisation, no writes)."""
+        return self.service_url("mlflow")
 
     def service_url(self, name: str) -> str:
         return f"{self.internal_url}{SERVICE_PREFIX}/{name}"
@@ -122,7 +165,7 @@ class HubContext:
             "PROEFTUIN_HOME": str(self.settings.state_dir),
             "PROEFTUIN_PILOTS_DIR": str(self.settings.pilots_dir),
             ENV_HUB_PORT: str(self.port),
-            "MLFLOW_TRACKING_URI": self.mlflow_internal_uri,
+            "MLFLOW_TRACKING_URI": self.mlflow_service_uri,
             # MLflow 3's background job runner (online scoring, trace archival) is not used here and
             # costs seven worker processes.
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
@@ -275,6 +318,7 @@ def update_spawner(c, hub: HubContext) -> None:
     c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", "access:services",
                                      "read:users:name!user", "read:users:groups!user"]
     c.ProeftuinSpawner.homes_dir = str(hub.homes_dir)
+    c.ProeftuinSpawner.server_logs_dir = str(hub.server_logs_dir)
     c.ProeftuinSpawner.isolate = hub.isolate
     c.ProeftuinSpawner.organisations = [o.slug for o in hub.settings.organisations]
     c.ProeftuinSpawner.tracking_uri = hub.service_url("mlflow")
@@ -286,40 +330,61 @@ def update_spawner(c, hub: HubContext) -> None:
     c.ProeftuinSpawner.jupyter_prefix = str(hub.bin_dir.parent)  # the platform's virtualenv, even on the runtime one
     # Started by `proeftuin up`; when it does not answer, servers start the usual way.
     c.ProeftuinSpawner.fork_server = str(hub.fork_server_socket) if socket_path_fits(hub.fork_server_socket) else ""
+    update_limits(c, hub)
+
+
+def update_limits(c, hub: HubContext) -> None:
+    """hub.limits per server (proeftuin.hub_limits): JupyterHub's own mem_limit/cpu_limit (MEM_LIMIT and
+    CPU_LIMIT in the server's environment), the platform's cgroup group, and kernels that say in Dutch
+    when they run out of memory (proeftuin.hub_kernel)."""
+    from proeftuin.hub_limits import ENV_GROUP, group_name
+
+    limits = hub.settings.hub.limits
+    c.Spawner.mem_limit = limits.memory or None
+    c.Spawner.cpu_limit = limits.cpu or None
+    c.Spawner.environment = {ENV_GROUP: group_name(hub.port)}
+    c.Spawner.args = ["--ServerApp.kernel_spec_manager_class=proeftuin.hub_kernel.ProeftuinKernelSpecManager"]
 
 
 def update_services(c, hub: HubContext) -> None:
-    """MLflow, the gallery and the docs behind the proxy; each public one is a sign-on layer in front
-    of a private loopback backend. The hub restarts any managed service that exits."""
+    """MLflow, the gallery and the docs behind the proxy; each public one is a sign-on layer in front of a
+    private backend on a Unix socket. When isolating, every service runs under an unprivileged account
+    (`HubContext.service_account`). The hub restarts any managed service that exits."""
     ports = hub.settings.hub.ports
-    env = hub.environment()
     cwd = str(hub.settings.project_root)
+    python = str(hub.server_bin / "python")  # a Python the service accounts may run
+
+    def service(name: str, command: list[str], **extra) -> dict:
+        account = hub.service_account(name)
+        home = hub.services_dir / (account or "platform")
+        spec = {"name": name, "command": command, "cwd": cwd, "display": False,
+                "environment": {**hub.environment(), ENV_SERVICE_HOME: str(home)}, **extra}
+        if account:
+            spec["user"] = account
+        return spec
 
     def layer(name: str, port: int, title: str) -> dict:
-        return {"name": name, "url": f"http://127.0.0.1:{port}", "display": True, "oauth_no_confirm": True,
-                "command": [hub.python, "-m", "proeftuin.hub_proxy", name], "environment": env, "cwd": cwd,
-                "info": {"titel": title}}
-
-    def backend(name: str, what: str) -> dict:
-        return {"name": name, "command": [hub.python, "-m", "proeftuin.hub_services", what],
-                "environment": env, "cwd": cwd, "display": False}
+        return service(name, [python, "-m", "proeftuin.hub_proxy", name], url=f"http://127.0.0.1:{port}",
+                       display=True, oauth_no_confirm=True, info={"titel": title})
 
     services = [
         layer("mlflow", ports.mlflow, "MLflow: experimenten en modellen"),
-        backend("mlflow-server", "mlflow"),
+        service("mlflow-server", [python, "-m", "proeftuin.hub_services", "mlflow"]),
         layer("gallery", ports.gallery, "Demogalerij"),
-        backend("gallery-app", "gallery"),
+        service("gallery-app", [python, "-m", "proeftuin.hub_services", "gallery"]),
         layer("docs", ports.docs, "Kennissite"),
     ]
     if hub.settings.hub.idle_timeout:
-        services.append({"name": "idle-culler", "environment": env, "display": False,
-                         "command": [hub.python, "-m", "jupyterhub_idle_culler",
-                                     f"--timeout={hub.settings.hub.idle_timeout}", "--cull-every=60"]})
+        services.append(service("idle-culler", [python, "-m", "jupyterhub_idle_culler",
+                                                f"--timeout={hub.settings.hub.idle_timeout}", "--cull-every=60"]))
     c.JupyterHub.services = services
     c.JupyterHub.load_roles = [
         # The sign-on layers look up a user's organisations and admin flag with their own token.
         {"name": "proeftuin-services", "description": "Read users and groups for permission checks",
          "scopes": ["read:users", "read:groups"], "services": list(PUBLIC_SERVICES)},
+        # The gallery and the docs builder read models and runs through /services/mlflow (read-only there).
+        {"name": "proeftuin-readers", "description": "Read MLflow through its sign-on layer",
+         "scopes": ["access:services!service=mlflow"], "services": ["gallery-app", "docs"]},
         {"name": "idle-culler", "description": "Stop idle notebook servers",
          "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
          "services": ["idle-culler"] if hub.settings.hub.idle_timeout else []},
@@ -355,12 +420,67 @@ def ensure_hub_state(hub: HubContext) -> None:
     hub.homes_dir.chmod(0o711 if hub.isolate else 0o700)
     if hub.isolate and hub.user_bin is not None:
         ensure_user_runtime(hub)
+    ensure_service_state(hub)
+
+
+def ensure_service_accounts() -> dict[str, pwd.struct_passwd]:
+    """The unprivileged system accounts of the services (no login shell, no home of their own)."""
+    accounts = {}
+    for name in (SERVICE_ACCOUNT, GALLERY_ACCOUNT):
+        try:
+            accounts[name] = pwd.getpwnam(name)
+        except KeyError:
+            subprocess.run([shutil.which("useradd") or "/usr/sbin/useradd", "--system", "--user-group",  # noqa: S603
+                            "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
+                            "--comment", "Proeftuin-dienst", name], check=True, capture_output=True, text=True)
+            accounts[name] = pwd.getpwnam(name)
+    return accounts
+
+
+def ensure_service_state(hub: HubContext) -> None:
+    """Each service owns only the state it needs: SERVICE_ACCOUNT the MLflow store, the built site and MLflow's
+    socket folder; GALLERY_ACCOUNT the gallery's feedback and its socket folder, which SERVICE_ACCOUNT's group
+    (the sign-on layer) may enter. The hub's folder (database, cookie secret, admin password, logs) and the
+    homes stay out of their reach. Idempotent; without isolation everything belongs to the one account."""
+    for path in (hub.mlflow_socket, hub.gallery_socket):
+        if not socket_path_fits(path):
+            raise ConfigError(f"Het pad {path} is te lang voor een Unix-socket (hoogstens 103 tekens).",
+                              "Kies een kortere statusmap met PROEFTUIN_HOME of state_dir in proeftuin.yaml.")
+    folders = {hub.sockets_dir: 0o711, hub.mlflow_socket.parent: 0o700, hub.gallery_socket.parent: 0o750,
+               hub.services_dir: 0o711, hub.site_dir: 0o700, hub.settings.state_dir / "gallery": 0o700}
+    for name in (SERVICE_ACCOUNT, GALLERY_ACCOUNT, "platform"):
+        folders[hub.services_dir / name] = 0o700
+    for folder, mode in folders.items():
+        folder.mkdir(mode=mode, parents=True, exist_ok=True)
+        folder.chmod(mode if hub.isolate else 0o700)
+    if not hub.isolate:
+        return
+    accounts = ensure_service_accounts()
+    service, gallery = accounts[SERVICE_ACCOUNT], accounts[GALLERY_ACCOUNT]
+    owners = {hub.settings.mlflow_dir: (service.pw_uid, service.pw_gid),
+              hub.site_dir: (service.pw_uid, service.pw_gid),
+              hub.mlflow_socket.parent: (service.pw_uid, service.pw_gid),
+              hub.services_dir / SERVICE_ACCOUNT: (service.pw_uid, service.pw_gid),
+              hub.settings.state_dir / "gallery": (gallery.pw_uid, gallery.pw_gid),
+              hub.gallery_socket.parent: (gallery.pw_uid, service.pw_gid),
+              hub.services_dir / GALLERY_ACCOUNT: (gallery.pw_uid, gallery.pw_gid)}
+    for top, (uid, gid) in owners.items():
+        chown_tree(top, uid, gid)
+
+
+def chown_tree(top: Path, uid: int, gid: int) -> None:
+    """Give a folder and everything below it to an account, never following links (lchown)."""
+    paths = [str(top)]
+    for folder, dirs, files in os.walk(top, followlinks=False):
+        paths += [os.path.join(folder, name) for name in (*dirs, *files)]
+    for path in paths:
+        info = os.lstat(path)
+        if (info.st_uid, info.st_gid) != (uid, gid):
+            os.lchown(path, uid, gid)
 
 
 def ensure_user_runtime(hub: HubContext) -> Path:
     """A virtualenv on the OS's Python that sees the platform's packages (read-only), for user servers."""
-    import subprocess
-
     venv = hub.runtime_dir
     site = next(Path(sys.prefix).glob("lib/python3*/site-packages"))
     if not (venv / "bin" / "python").exists():
@@ -394,3 +514,44 @@ def ensure_admin_password(path: Path) -> tuple[str, bool]:
 
 def proxy_installed(hub: HubContext) -> bool:
     return Path(hub.proxy_command).exists() or shutil.which("configurable-http-proxy") is not None
+
+
+# --- inside a service process ----------------------------------------------------------------------
+
+def prepare_service_process() -> None:
+    """First thing a hub-managed service does: stop on the hub's signals, keep caches and temporary files in
+    its own folder (the service accounts have no home; /tmp is shared with user code), create files for
+    its own account only, and use its own hub token as its MLflow credential (a reader there)."""
+    import signal
+
+    # The hub stops a service with SIGINT, then SIGTERM: both end it, even if SIGINT was inherited ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    os.umask(0o077)
+    home = os.environ.get(ENV_SERVICE_HOME)
+    if home:
+        tmp = Path(home) / "tmp"
+        tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.environ.update({"HOME": home, "TMPDIR": str(tmp), "GRADIO_TEMP_DIR": str(tmp / "gradio"),
+                           "MPLCONFIGDIR": str(Path(home) / "matplotlib"), "XDG_CACHE_HOME": str(Path(home) / "cache")})
+    if os.environ.get("JUPYTERHUB_API_TOKEN"):
+        os.environ.setdefault("MLFLOW_TRACKING_TOKEN", os.environ["JUPYTERHUB_API_TOKEN"])
+
+
+def unix_http_status(socket_path: Path, path: str, timeout: float = 3) -> int:
+    """The HTTP status of a GET to a backend on its Unix socket (`up` waits for MLflow this way)."""
+    import http.client
+    import socket
+
+    class Connection(http.client.HTTPConnection):
+        def connect(self) -> None:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            self.sock.connect(str(socket_path))
+
+    connection = Connection("localhost", timeout=timeout)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status
+    finally:
+        connection.close()

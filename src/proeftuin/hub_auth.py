@@ -2,8 +2,10 @@
 
 - `ProeftuinNativeAuthenticator`: NativeAuthenticator with an organisation chosen at sign-up, admin
   approval, Dutch messages and a first admin bootstrapped from a generated password (no default password).
+  Approval happens on our own page (`/hub/authorize`): it shows each applicant's organisation, lets the admin
+  change it, and changes anything only on a POST carrying the XSRF token (never on a followed link).
 - `ProeftuinOIDCAuthenticator`: OpenID Connect (e.g. Microsoft Entra ID); organisations come from a
-  group claim, mapped to organisation slugs.
+  group claim, mapped to organisation slugs only through the configured table.
 Both return the organisation as the user's only group, so the hub's groups always follow the source.
 """
 
@@ -15,13 +17,17 @@ from pathlib import Path
 
 import bcrypt
 from jinja2 import ChoiceLoader, DictLoader
+from jupyterhub.handlers import BaseHandler
 from jupyterhub.orm import Base
+from jupyterhub.scopes import needs_scope
+from jupyterhub.utils import new_token
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator.handlers import LoginHandler as NativeLoginHandler
 from nativeauthenticator.handlers import SignUpHandler
 from nativeauthenticator.orm import UserInfo
 from oauthenticator.generic import GenericOAuthenticator
 from sqlalchemy import Column, String
+from tornado import web
 from tornado.escape import url_escape
 from tornado.httputil import url_concat
 from traitlets import Dict, Set, Unicode
@@ -73,10 +79,113 @@ SIGNUP_TEMPLATE = """{% extends "page.html" %}
 LOGIN_FAILED = "Gebruikersnaam of wachtwoord is fout. Probeer opnieuw."
 
 
+# The approval page. Every change is a POST of one of these forms with the `_xsrf` token, which JupyterHub's
+# BaseHandler checks before the handler runs; a followed link (GET) changes nothing.
+AUTHORIZE_TEMPLATE = """{% extends "page.html" %}
+{% block main %}
+{% macro organisation_select(person, label) %}
+<label for="organisation-{{ person.username }}" class="visually-hidden">{{ label }} {{ person.username }}</label>
+<select id="organisation-{{ person.username }}" name="organisation" class="form-select form-select-sm"
+        style="max-width: 16rem" required>
+  {% if person.organisation not in organisation_names %}
+  <option value="" selected>Kies een organisatie…</option>
+  {% endif %}
+  {% for slug, name in organisations %}
+  <option value="{{ slug }}" {% if slug == person.organisation %}selected{% endif %}>{{ name }}</option>
+  {% endfor %}
+</select>
+{% endmacro %}
+<div class="container" id="proeftuin-authorize">
+  <h1 class="h3 my-3">Aanvragen goedkeuren</h1>
+  {% if message %}
+  <div class="alert {{ alert }}" role="{{ 'alert' if alert == 'alert-danger' else 'status' }}">
+    <p class="mb-0">{{ message }}</p>
+  </div>
+  {% endif %}
+  <p>De organisatie bepaalt wat iemand mag wijzigen: het werk van die organisatie en van de pilots waaraan ze
+     meedoet. Kijk dus na of de gekozen organisatie klopt, pas ze zo nodig aan en klik dan op
+     <strong>Goedkeuren</strong>. <strong>Weigeren</strong> verwijdert de aanvraag.</p>
+  <h2 class="h4 mt-4">Wachten op goedkeuring ({{ pending | length }})</h2>
+  {% if pending %}
+  <table class="table align-middle" id="pending">
+    <thead><tr><th scope="col">Gebruikersnaam</th><th scope="col">Gekozen organisatie</th>
+      <th scope="col">Beslissing</th></tr></thead>
+    <tbody>
+    {% for person in pending %}
+    <tr id="user-{{ person.username }}">
+      <td>{{ person.username }}</td>
+      <td class="chosen-organisation">{{ person.organisation_label }}</td>
+      <td>
+        <form method="post" action="{{ base_url }}authorize/{{ person.username | urlencode }}"
+              class="d-flex flex-wrap gap-2 align-items-center">
+          <input type="hidden" name="_xsrf" value="{{ xsrf }}"/>
+          {{ organisation_select(person, "Organisatie voor") }}
+          <button type="submit" name="action" value="approve" class="btn btn-primary btn-sm">Goedkeuren</button>
+          <button type="submit" formaction="{{ base_url }}discard/{{ person.username | urlencode }}"
+                  class="btn btn-outline-danger btn-sm">Weigeren</button>
+        </form>
+      </td>
+    </tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  {% else %}
+  <p>Er wachten geen aanvragen.</p>
+  {% endif %}
+  <h2 class="h4 mt-4">Goedgekeurd ({{ approved | length }})</h2>
+  <table class="table align-middle" id="approved">
+    <thead><tr><th scope="col">Gebruikersnaam</th><th scope="col">Organisatie</th>
+      <th scope="col">Wijzigen</th></tr></thead>
+    <tbody>
+    {% for person in approved %}
+    <tr id="user-{{ person.username }}">
+      <td>{{ person.username }}</td>
+      <td class="organisation">{{ person.organisation_label }}</td>
+      <td>
+        {% if person.is_admin %}
+        beheerder (niet hier te wijzigen)
+        {% else %}
+        <form method="post" action="{{ base_url }}authorize/{{ person.username | urlencode }}"
+              class="d-flex flex-wrap gap-2 align-items-center">
+          <input type="hidden" name="_xsrf" value="{{ xsrf }}"/>
+          {{ organisation_select(person, "Nieuwe organisatie voor") }}
+          <button type="submit" name="action" value="approve" class="btn btn-outline-secondary btn-sm">
+            Organisatie opslaan</button>
+          <button type="submit" name="action" value="revoke" class="btn btn-outline-danger btn-sm">Intrekken</button>
+        </form>
+        {% endif %}
+      </td>
+    </tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  <p class="text-muted">Intrekken stopt de server van die persoon, meldt die overal af en neemt de schrijfrechten
+     af. Daarna staat de aanvraag weer bij de wachtende: opnieuw goedkeuren of weigeren kan dan.</p>
+</div>
+{% endblock %}
+"""
+
+BY_BUTTON_TEMPLATE = """{% extends "page.html" %}
+{% block main %}
+<div class="container" style="max-width: 40rem">
+  <h1 class="h3 my-3">Goedkeuren gaat met de knop</h1>
+  <div class="alert alert-warning" role="alert"><p class="mb-0">Er is niets veranderd.</p></div>
+  <p>Een aanvraag goedkeuren of weigeren kan niet met een link: dan kan iemand anders je zo'n link sturen en
+     zelf toegang krijgen. Open de goedkeuringspagina, kijk de organisatie na en klik daar op
+     <strong>Goedkeuren</strong> of <strong>Weigeren</strong>.</p>
+  <p><a class="btn btn-primary" href="{{ base_url }}authorize">Naar de goedkeuringspagina</a></p>
+</div>
+{% endblock %}
+"""
+
+TEMPLATES = {"proeftuin-signup.html": SIGNUP_TEMPLATE, "proeftuin-authorize.html": AUTHORIZE_TEMPLATE,
+             "proeftuin-by-button.html": BY_BUTTON_TEMPLATE}
+
+
 def _register_template(handler) -> None:
     env = handler.settings["jinja2_env"]
     if not getattr(env, "_proeftuin_templates", False):
-        env.loader = ChoiceLoader([DictLoader({"proeftuin-signup.html": SIGNUP_TEMPLATE}), env.loader])
+        env.loader = ChoiceLoader([DictLoader(TEMPLATES), env.loader])
         env._proeftuin_templates = True
 
 
@@ -165,6 +274,171 @@ class ProeftuinLoginHandler(NativeLoginHandler):
         self.finish(await self._render(login_error=error, username=username))
 
 
+admin_users_scope = needs_scope("admin:users")  # the check NativeAuthenticator's own approval handlers use
+
+XSRF_REFUSED = ("Dit formulier is verlopen of kwam niet van de goedkeuringspagina, dus er is niets veranderd. "
+                "Open de goedkeuringspagina opnieuw en klik daar op de knop.")
+ADMINS_ONLY = ("Alleen een beheerder kan aanvragen goedkeuren, weigeren of intrekken. Er is niets veranderd. "
+               "Log in met een beheerdersaccount.")
+
+
+class _ApprovalBase(BaseHandler):
+    """Dutch error pages for the approval handlers (JupyterHub's own 403s are English)."""
+
+    def write_error(self, status_code, **kwargs):
+        exc = (kwargs.get("exc_info") or (None, None, None))[1]
+        if isinstance(exc, web.HTTPError) and status_code == 403 and not getattr(exc, "jupyterhub_message", None):
+            xsrf = "xsrf" in (exc.log_message or "").lower()
+            exc.reason = "Niet uitgevoerd" if xsrf else "Geen toegang"
+            exc.jupyterhub_message = XSRF_REFUSED if xsrf else ADMINS_ONLY
+        super().write_error(status_code, **kwargs)
+
+    def _person(self, info: UserInfo) -> dict:
+        auth = self.authenticator
+        organisation = auth.get_organisation(info.username)
+        if organisation in auth.organisations:
+            label = auth.organisations[organisation]
+        elif organisation:
+            label = f"onbekend ({organisation})"
+        else:
+            label = "geen"
+        return {"username": info.username, "organisation": organisation, "organisation_label": label,
+                "is_admin": info.username in auth.admin_users}
+
+    async def _page(self, status: int = 200, alert: str = "", message: str = "") -> None:
+        _register_template(self)
+        auth = self.authenticator
+        if status >= 400:
+            self.log.warning("%s %s door %s niet uitgevoerd: %s", self.request.method, self.request.path,
+                             self.current_user.name, message)
+        infos = self.db.query(UserInfo).order_by(UserInfo.id).all()
+        pending = [self._person(i) for i in infos if not i.is_authorized]
+        approved = sorted((self._person(i) for i in infos if i.is_authorized), key=lambda p: p["username"])
+        self.set_status(status)
+        self.finish(await self.render_template(
+            "proeftuin-authorize.html", pending=pending, approved=approved, alert=alert, message=message,
+            organisations=sorted(auth.organisations.items(), key=lambda kv: kv[1]),
+            organisation_names=set(auth.organisations)))
+
+    def _done(self, name: str) -> None:
+        """Back to the page (POST, then redirect, then GET), which says where `name` now stands."""
+        self.redirect(url_concat(self.hub.base_url + "authorize", {"naam": name}) + "#user-" + url_escape(name))
+
+    def _state_of(self, name: str) -> tuple[str, str]:
+        """What the page says about `name` after a change: read from the database, so it is always true."""
+        info = self.authenticator.get_user(name)
+        if info is None:
+            return "alert-info", f"Er is geen aanvraag (meer) van {name}."
+        if not info.is_authorized:
+            return "alert-info", f"{name} wacht op goedkeuring en kan niet inloggen."
+        organisation = self.authenticator.organisations.get(self.authenticator.get_organisation(name) or "", "geen")
+        return "alert-success", f"{name} is goedgekeurd (organisatie: {organisation}) en kan inloggen."
+
+    async def _end_sessions(self, name: str) -> None:
+        """Stop the person's servers, revoke their tokens and log them out everywhere (if they are a hub user)."""
+        user = self.find_user(name)
+        if user is None:
+            return
+        for server_name, spawner in list(user.spawners.items()):
+            if spawner.active and not spawner._stop_pending:
+                await self.stop_single_user(user, server_name)
+        for token in list(user.orm_user.api_tokens):
+            self.db.delete(token)
+        user.orm_user.cookie_id = new_token()
+        self.db.commit()
+        user.sync_groups([])
+
+
+class AuthorizationPageHandler(_ApprovalBase):
+    """/hub/authorize: every applicant and approved user with their organisation, a form per person.
+    Anonymous visitors are sent to the login page first (an admin opening the address before logging in)."""
+
+    @web.authenticated
+    @admin_users_scope
+    async def get(self):
+        name = self.get_argument("naam", "")
+        alert, message = self._state_of(name) if name else ("", "")
+        await self._page(alert=alert, message=message)
+
+
+class ByButtonOnly(_ApprovalBase):
+    """A GET on an action URL (a link in an e-mail, an old NativeAuthenticator link): changes nothing."""
+
+    async def get(self, name):
+        _register_template(self)
+        self.set_status(405)
+        self.set_header("Allow", "POST")
+        self.finish(await self.render_template("proeftuin-by-button.html"))
+
+
+class AuthorizeHandler(ByButtonOnly):
+    """POST /hub/authorize/<name>: action=approve (with an organisation; also changes an approved user's
+    organisation) or action=revoke. Setting, not toggling: sending the same form twice does the same."""
+
+    @admin_users_scope
+    async def post(self, name):
+        auth = self.authenticator
+        info = auth.get_user(name)
+        action = self.get_body_argument("action", "")
+        if info is None:
+            await self._page(404, "alert-danger", f"Er is geen aanvraag van {name}. Misschien is ze al geweigerd; "
+                                                  "bekijk de lijst hieronder.")
+            return
+        admin = self.current_user.name
+        if action == "revoke":
+            if name in auth.admin_users or name == admin:
+                await self._page(400, "alert-danger", f"{name} is beheerder; die goedkeuring kan je hier niet "
+                                                      "intrekken.")
+                return
+            info.is_authorized = False
+            self.db.commit()
+            await self._end_sessions(name)
+            self.log.info("Goedkeuring van %s ingetrokken door %s", name, admin)
+            self._done(name)
+            return
+        if action != "approve":
+            await self._page(400, "alert-danger", "Onbekende actie. Klik op Goedkeuren, Weigeren of Intrekken.")
+            return
+        organisation = self.get_body_argument("organisation", None, strip=True)
+        if organisation is None:  # a form without the select: keep the organisation chosen at sign-up
+            organisation = auth.get_organisation(name) or ""
+        if organisation not in auth.organisations:
+            problem = (f"Kies een organisatie voor {name}." if not organisation else
+                       f"Onbekende organisatie '{organisation}'. Kies er een uit de lijst.")
+            await self._page(400, "alert-danger", f"{problem} Er is niets veranderd.")
+            return
+        auth.set_organisation(name, organisation)
+        info.is_authorized = True
+        self.db.commit()
+        user = self.find_user(name)  # a hub user already (an earlier login): its groups follow at once
+        if user is not None:
+            user.sync_groups([organisation])
+        self.log.info("%s goedgekeurd door %s (organisatie %s)", name, admin, organisation)
+        self._done(name)
+
+
+class DiscardHandler(ByButtonOnly):
+    """POST /hub/discard/<name>: removes a request that is not approved (and the hub user, if any)."""
+
+    @admin_users_scope
+    async def post(self, name):
+        auth = self.authenticator
+        info = auth.get_user(name)
+        if info is not None and info.is_authorized:
+            await self._page(400, "alert-danger", f"{name} is goedgekeurd. Trek eerst de goedkeuring in; daarna "
+                                                  "kan je de aanvraag weigeren.")
+            return
+        if info is not None:
+            await self._end_sessions(name)
+            user = self.find_user(name)
+            auth.delete_user(user if user is not None else type("User", (), {"name": name})())
+            if user is not None:
+                await user.delete_spawners()
+                self.users.delete(user)
+            self.log.info("Aanvraag van %s geweigerd door %s", name, self.current_user.name)
+        self._done(name)
+
+
 class ProeftuinNativeAuthenticator(NativeAuthenticator):
     organisations = Dict(Unicode(), help="Organisation slug -> name; one must be chosen at sign-up.").tag(config=True)
     admin_password_file = Unicode(
@@ -248,8 +522,13 @@ class ProeftuinNativeAuthenticator(NativeAuthenticator):
         return super().delete_user(user)
 
     def get_handlers(self, app):
-        replaced = {r"/login": ProeftuinLoginHandler, r"/signup": ProeftuinSignUpHandler}
-        return [(route, replaced.get(route, handler)) for route, handler in super().get_handlers(app)]
+        """NativeAuthenticator's routes with our own login, sign-up and approval handlers. Its e-mail
+        self-approval link (`/confirm/<slug>`, a GET that approves) is not served: the Proeftuin does not use it."""
+        replaced = {r"/login": ProeftuinLoginHandler, r"/signup": ProeftuinSignUpHandler,
+                    r"/authorize": AuthorizationPageHandler, r"/authorize/([^/]*)": AuthorizeHandler,
+                    r"/discard/([^/]*)": DiscardHandler}
+        return [(route, replaced.get(route, handler)) for route, handler in super().get_handlers(app)
+                if not route.startswith(r"/confirm/")]
 
 
 class ProeftuinOIDCAuthenticator(GenericOAuthenticator):
@@ -262,7 +541,9 @@ class ProeftuinOIDCAuthenticator(GenericOAuthenticator):
 
     async def get_user_groups(self, auth_state: dict) -> set[str]:
         raw = set(await super().get_user_groups(auth_state))
-        groups = {self.organisation_claims.get(value, value) for value in raw} & set(self.organisations)
+        # Only through the table: a claim value that merely looks like an organisation slug grants nothing.
+        groups = {self.organisation_claims[value] for value in raw if value in self.organisation_claims}
+        groups &= set(self.organisations)
         if raw & self.admin_claims:
             groups.add(ADMIN_GROUP)
         return groups

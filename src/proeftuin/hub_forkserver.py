@@ -42,6 +42,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from proeftuin import hub_limits
+
 #: Modules a single-user JupyterLab server imports while it starts (measured), imported once here.
 PRELOAD = (
     "jupyterhub.singleuser", "jupyterhub.singleuser.extension", "jupyterlab", "jupyterlab.labapp",
@@ -135,9 +137,15 @@ def _send(conn: socket.socket, line: str) -> None:
         pass
 
 
-def _read_request(conn: socket.socket) -> dict:
+def _read_request(conn: socket.socket) -> tuple[dict, int | None]:
+    """The request, and the descriptor of the server's log when the hub sent one along (SCM_RIGHTS)."""
     conn.settimeout(30)
-    header = _read_exactly(conn, 4)
+    header, fds, _, _ = socket.recv_fds(conn, 4, 1)
+    log = fds[0] if fds else None
+    if header and len(header) < 4:
+        header += _read_exactly(conn, 4 - len(header))
+    if len(header) != 4:
+        raise ValueError("connection closed mid-request")
     (size,) = struct.unpack("!I", header)
     if size > MAX_REQUEST:
         raise ValueError(f"request of {size} bytes")
@@ -146,7 +154,23 @@ def _read_request(conn: socket.socket) -> dict:
     if not isinstance(request, dict) or not isinstance(request.get("argv"), list) \
             or not isinstance(request.get("env"), dict) or not isinstance(request.get("cwd"), str):
         raise ValueError("malformed request")
-    return request
+    return request, log
+
+
+def own_descriptors(log: int | None, keep: int) -> None:
+    """The child keeps only stdin (/dev/null), stdout and stderr (the server's own log, else /dev/null) and
+    its connection to the hub: nothing the fork server inherited (the platform's log) reaches user code."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    for target in (1, 2):
+        os.dup2(log if log is not None else devnull, target)
+    for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else ():
+        fd = int(name)
+        if fd > 2 and fd != keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # the folder's own descriptor, already gone
 
 
 def _read_exactly(conn: socket.socket, size: int) -> bytes:
@@ -189,20 +213,19 @@ def _child(conn: socket.socket, listener: socket.socket) -> None:
         uid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[1]
         if uid != os.getuid():
             raise PermissionError(f"connection from uid {uid}")
-        request = _read_request(conn)
+        request, log = _read_request(conn)
         argv = [str(a) for a in request["argv"]]
         if len(argv) < 3 or tuple(argv[1:3]) != COMMAND or os.path.realpath(argv[0]) != os.path.realpath(
                 sys.executable):
             _send(conn, "error unsupported command")
             os._exit(2)
         _send(conn, f"pid {os.getpid()}")
+        own_descriptors(log, keep=conn.fileno())
+        hub_limits.enter_server(request["env"])  # as root: into the user's cgroup, with all the server starts
         if request.get("user"):
             drop_privileges(str(request["user"]))
         elif os.getuid() == 0 and "--allow-root" not in argv:
             raise PermissionError("refusing to run a server as root without --allow-root")
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.close(devnull)
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in request["env"].items()})
@@ -244,16 +267,30 @@ class ForkServerError(RuntimeError):
 
 
 async def spawn(path: Path, argv: list[str], env: dict[str, str], cwd: str, user: str | None,
-                on_pid, ready_timeout: float) -> int:
-    """Ask the fork server for a server; call on_pid(pid) as soon as it is known, return once it is ready."""
+                on_pid, ready_timeout: float, log: int | None = None) -> int:
+    """Ask the fork server for a server; call on_pid(pid) as soon as it is known, return once it is ready.
+    `log`: a descriptor the server writes its output to (passed along, SCM_RIGHTS)."""
+    body = json.dumps({"argv": argv, "env": env, "cwd": cwd, "user": user}).encode()
+
+    def send() -> socket.socket:
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.settimeout(10)
+            conn.connect(str(path))
+            socket.send_fds(conn, [struct.pack("!I", len(body))], [log] if log is not None else [])
+            conn.sendall(body)
+            conn.setblocking(False)
+            return conn
+        except BaseException:
+            conn.close()
+            raise
+
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(path)), 10)
+        conn = await asyncio.to_thread(send)
+        reader, writer = await asyncio.open_unix_connection(sock=conn)
     except (TimeoutError, OSError) as exc:
         raise ForkServerError(f"no fork server at {path}: {exc}") from None
     try:
-        body = json.dumps({"argv": argv, "env": env, "cwd": cwd, "user": user}).encode()
-        writer.write(struct.pack("!I", len(body)) + body)
-        await writer.drain()
         first = (await asyncio.wait_for(reader.readline(), 30)).decode().strip()
         if not first.startswith("pid "):
             raise ForkServerError(f"fork server refused: {first or 'no answer'}")

@@ -1,4 +1,4 @@
-"""Who may write what in MLflow, decided server-side in front of the MLflow server.
+"""Who may write what in MLflow, decided server-side in front of the MLflow server, on one reading of each request.
 
 Everyone logged in may read every experiment, run and model (knowledge sharing). Writes are allowed
 only to members of the owning and participating organisations (and admins):
@@ -8,51 +8,103 @@ only to members of the owning and participating organisations (and admins):
 - any other experiment: its `proeftuin.owner` and `proeftuin.organisations` tags, which this layer sets
   on creation from the creator's organisation; any other model: the same tags, or those of the
   experiment with the model's name;
-- runs, logged models and artifacts: the experiment they belong to.
+- runs, logged models and artifacts: the experiment they belong to;
+- a new name (a created experiment or model, a rename, an experiment update) may not be one that
+  belongs to others: a pilot's slug, another organisation's model or experiment.
 
 Runs get the tags `proeftuin.user` (the hub user) and `proeftuin.organisation` (one of the user's
-organisations) set here, so a run cannot be logged in someone else's name.
+organisations) set here, so a run cannot be logged in someone else's name. A hub service (the gallery,
+the docs builder) is a reader: it may read everything and write nothing.
+
+One reading of each request (the design): MLflow reads a request in its own ways (a JSON string body is
+decoded twice, a field has two spellings, `run_uuid` stands in for `run_id`, percent-encoded slashes
+become path separators, a path parameter and a body field can both name the resource). So the layer
+never forwards what it did not read. Each write is parsed once into a canonical form, decided on that,
+and exactly that form is forwarded:
+
+- the path is decoded once and normalised (no `..`, `.` or empty segments, no encoded slash, one
+  trailing slash dropped), then matched against MLflow's own route table (`handlers.get_endpoints()`,
+  built from its protobuf service definitions); a write matching no route, or a route this module
+  does not map to what it writes (WRITES), is for admins only;
+- the body must be one JSON object (no string, array, form or text; no duplicated keys; not both
+  spellings of a field; `run_uuid` only when it equals `run_id`; a field that is also a path parameter
+  only with the path's value). It is parsed with the route's own protobuf message (MLflow's own
+  `parse_dict`) and re-serialised with MLflow's `message_to_json`: unknown fields are dropped, and
+  MLflow receives exactly the fields that were checked, as `application/json` without a query string
+  (a query string on a write is refused: MLflow reads the body, so it would be a second reading);
+- graphql: only documents whose every operation is a query, forwarded as canonical JSON;
+- artifact uploads (PUT) are decided on the canonical path alone, so their body streams unchanged;
+- method-override headers are dropped from every request (METHOD_OVERRIDE_HEADERS, by the layer).
+
+Reads (GET, HEAD, OPTIONS) are forwarded as they came, but without a body: MLflow reads a GET body when
+there is no query string, so a read that carries one is refused. POSTs that only search (READS) go to
+the canonical path with their body unchanged: their handlers cannot write.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlparse
 
 TAG_OWNER = "proeftuin.owner"
 TAG_ORGS = "proeftuin.organisations"
 TAG_ORG = "proeftuin.organisation"
 TAG_USER = "proeftuin.user"
-PROTECTED_EXPERIMENT_TAGS = {TAG_OWNER, TAG_ORGS}
-
-API = re.compile(r"^/(?:ajax-)?api/[23]\.0/mlflow/(?P<endpoint>.+?)/?$")
-ARTIFACTS = re.compile(
-    r"^/(?:ajax-)?api/2\.0/mlflow-artifacts/(?:artifacts|mpu/(?:create|complete|abort))/(?P<path>.*)$")
-LOGGED_MODEL = re.compile(r"^logged-models/(?P<id>[^/]+)(?:/.*)?$")
+PROTECTED_TAGS = {TAG_OWNER, TAG_ORGS}  # on experiments and registered models: they decide who may write
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
-READ_POSTS = {
-    "runs/search", "experiments/search", "experiments/search-datasets", "logged-models/search",
-    "traces/search", "model-versions/search", "registered-models/search", "metrics/get-history-bulk-interval",
+METHOD_OVERRIDE_HEADERS = frozenset({"x-http-method-override", "x-http-method", "x-method-override"})
+JSON = "application/json"
+LEGACY_TWINS = {"run_uuid": "run_id"}  # MLflow reads `run_id or run_uuid`
+
+# What each write a member may send writes: route (below /api|ajax-api/<version>/, MLflow's spelling) ->
+# (kind, the body field or path parameter naming it). Every other write is for admins only.
+NEW_EXPERIMENT, NEW_MODEL = "new_experiment", "new_model"
+EXPERIMENT, RUN, MODEL, LOGGED_MODEL, ARTIFACT = "experiment", "run", "model", "logged_model", "artifact"
+WRITES: dict[str, tuple[str, str]] = {
+    "mlflow/experiments/create": (NEW_EXPERIMENT, "name"),
+    **{f"mlflow/experiments/{verb}": (EXPERIMENT, "experiment_id") for verb in (
+        "update", "delete", "restore", "set-experiment-tag", "delete-experiment-tag")},
+    "mlflow/runs/create": (EXPERIMENT, "experiment_id"),
+    "mlflow/logged-models": (EXPERIMENT, "experiment_id"),
+    **{f"mlflow/runs/{verb}": (RUN, "run_id") for verb in (
+        "update", "delete", "restore", "log-metric", "log-parameter", "set-tag", "delete-tag", "log-batch",
+        "log-model", "log-inputs", "outputs")},
+    "mlflow/registered-models/create": (NEW_MODEL, "name"),
+    **{f"mlflow/registered-models/{verb}": (MODEL, "name") for verb in (
+        "update", "delete", "rename", "set-tag", "delete-tag", "alias")},
+    **{f"mlflow/model-versions/{verb}": (MODEL, "name") for verb in (
+        "create", "update", "delete", "transition-stage", "set-tag", "delete-tag")},
+    **{f"mlflow/logged-models/<model_id>{rest}": (LOGGED_MODEL, "model_id") for rest in (
+        "", "/params", "/tags", "/tags/<tag_key>")},
+    "mlflow-artifacts/artifacts/<path:artifact_path>": (ARTIFACT, "artifact_path"),
+    **{f"mlflow-artifacts/mpu/{verb}/<path:artifact_path>": (ARTIFACT, "artifact_path") for verb in (
+        "create", "complete", "abort")},
 }
-EXPERIMENT_WRITES = {
-    "experiments/update", "experiments/delete", "experiments/restore", "experiments/set-experiment-tag",
-    "experiments/delete-experiment-tag", "runs/create", "logged-models",
+READS = {  # POST routes that only read
+    "mlflow/runs/search", "mlflow/experiments/search", "mlflow/experiments/search-datasets",
+    "mlflow/logged-models/search", "mlflow/registered-models/get-latest-versions", "mlflow/traces/search",
+    "mlflow/traces/batchGetInfos", "mlflow/traces/metrics", "mlflow/datasets/search",
 }
-RUN_WRITES = {
-    "runs/update", "runs/delete", "runs/restore", "runs/log-metric", "runs/log-parameter", "runs/set-tag",
-    "runs/delete-tag", "runs/log-batch", "runs/log-model", "runs/log-inputs", "runs/log-outputs",
-}
-MODEL_WRITES = {
-    "registered-models/create", "registered-models/update", "registered-models/delete",
-    "registered-models/rename", "registered-models/set-tag", "registered-models/delete-tag",
-    "registered-models/alias", "model-versions/create", "model-versions/update", "model-versions/delete",
-    "model-versions/transition-stage", "model-versions/set-tag", "model-versions/delete-tag",
-}
+# Served by MLflow's Flask app but missing from get_endpoints() (its entry there lacks a slash).
+EXTRA_ROUTES = [("/ajax-api/2.0/mlflow/experiments/search-datasets", None, ["POST"])]
+API_PREFIX = re.compile(r"^/(?:ajax-)?api/\d+\.\d+/")
+
+BAD_PATH = ("Dit adres kan de Proeftuin niet eenduidig lezen ({why}). Gebruik het gewone MLflow-adres, zonder "
+            "gecodeerde tekens, '..' of dubbele '/'.")
+NOT_JSON = ("Stuur de gegevens van een MLflow-wijziging als één JSON-object met Content-Type: application/json "
+            "(geen tekst, lijst, formulier of JSON in een tekenreeks).")
+QUERY_ON_WRITE = ("Een MLflow-wijziging draagt haar velden in de JSON-body, niet in het adres: laat '?{query}' "
+                  "weg en zet de velden in de body.")
+BODY_ON_READ = "Een leesopdracht ({method}) heeft geen body: zet de velden in het adres (?veld=waarde) of gebruik POST."
+ADMIN_ONLY = "Deze bewerking ({endpoint}) is in de Proeftuin alleen voor beheerders."
+NO_ORGANISATION = "Je account hoort bij geen organisatie; vraag een beheerder je toe te voegen."
 
 
 @dataclass(frozen=True)
@@ -60,6 +112,7 @@ class Identity:
     name: str
     organisations: frozenset[str]
     admin: bool = False
+    read_only: bool = False  # a hub service (gallery, docs): reads everything, writes nothing
 
     @property
     def organisation(self) -> str | None:
@@ -67,58 +120,219 @@ class Identity:
 
 
 @dataclass(frozen=True)
-class Action:
-    """What a request does: `read`, `create_experiment`, `experiment`, `run`, `logged_model`, `model`,
-    `artifact` (key: the experiment id in the path) or `unknown` (a write we do not recognise)."""
+class Forward:
+    """What the sign-on layer sends to MLflow once a request is allowed: `path` below the service prefix
+    (percent-encoded), `body` (None: the client's body unchanged, streamed if it was not read), its
+    `content_type` (None: the client's) and `query` (only reads keep theirs)."""
 
-    kind: str
-    key: str | None = None
-    endpoint: str = ""
+    path: str
+    body: bytes | None = None
+    content_type: str | None = None
+    query: str = ""
 
 
 class Denied(Exception):
-    def __init__(self, message: str, status: int = 403) -> None:
+    """A refusal: `message` (Dutch, says what to do) for the user, `reason` for the log (never the body)."""
+
+    def __init__(self, message: str, status: int = 403, reason: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.reason = reason or message
 
 
-def classify(method: str, path: str, args: dict[str, str], body: dict[str, Any]) -> Action:
-    """Map an MLflow request (path without the service prefix) to the resource it writes, if any."""
-    method = method.upper()
-    if method in READ_METHODS:
-        return Action("read")
-    if path == "/graphql":
-        query = str(body.get("query", ""))
-        return Action("unknown", endpoint="graphql") if query.lstrip().startswith("mutation") else Action("read")
-    if match := ARTIFACTS.match(path):
-        first = match["path"].split("/", 1)[0]
-        return Action("artifact", first, "mlflow-artifacts")
-    match = API.match(path)
-    if not match:
-        return Action("unknown", endpoint=path)
-    endpoint = match["endpoint"]
-    value = {**args, **{k: v for k, v in body.items() if isinstance(v, str | int)}}
-    if endpoint in READ_POSTS:
-        return Action("read", endpoint=endpoint)
-    if endpoint == "experiments/create":
-        return Action("create_experiment", str(body.get("name", "")), endpoint)
-    if endpoint in EXPERIMENT_WRITES:
-        return Action("experiment", _str(value.get("experiment_id")), endpoint)
-    if endpoint in RUN_WRITES:
-        return Action("run", _str(value.get("run_id") or value.get("run_uuid")), endpoint)
-    if endpoint in MODEL_WRITES:
-        return Action("model", _str(value.get("name")), endpoint)
-    if m := LOGGED_MODEL.match(endpoint):
-        return Action("logged_model", m["id"], endpoint)
-    return Action("unknown", endpoint=endpoint)
+# --- MLflow's own routes --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    endpoint: str  # below /api|ajax-api/<version>/, e.g. "mlflow/runs/log-metric"; "graphql"
+    message: type | None  # the request's protobuf message; None: a route MLflow does not parse with one
+    pattern: re.Pattern | None = None  # for a path with parameters (<model_id>, <path:artifact_path>)
+
+
+@cache
+def route_table() -> tuple[dict[tuple[str, str], Route], tuple[Route, ...]]:
+    """(method, path) -> route for fixed paths, and the routes with path parameters, as MLflow registers
+    them. Loaded once (importing MLflow's handlers takes a few seconds)."""
+    from google.protobuf.message import Message
+    from mlflow.server.handlers import STATIC_PREFIX_ENV_VAR, get_endpoints
+
+    prefix = os.environ.get(STATIC_PREFIX_ENV_VAR, "").rstrip("/")
+    fixed: dict[tuple[str, str], Route] = {}
+    templated: list[Route] = []
+    for path, target, methods in [*get_endpoints(get_handler=lambda message: message), *EXTRA_ROUTES]:
+        path = path[len(prefix):] if prefix and path.startswith(prefix + "/") else path
+        message = target if isinstance(target, type) and issubclass(target, Message) else None
+        endpoint = API_PREFIX.sub("", path).lstrip("/")
+        for method in methods:
+            if "<" in path:
+                templated.append(Route(method, endpoint, message, _pattern(path)))
+            else:
+                fixed.setdefault((method, path), Route(method, endpoint, message))
+    return fixed, tuple(templated)
+
+
+def _pattern(template: str) -> re.Pattern:
+    def group(match: re.Match) -> str:
+        return f"(?P<{match[2]}>{'.+' if match[1] == 'path' else '[^/]+'})"
+
+    return re.compile("^" + re.sub(r"<(?:(\w+):)?(\w+)>", group, re.escape(template)) + "$")
+
+
+def find_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route MLflow serves `path` (canonical) with, and its path parameters; None: no route, or more
+    than one that could (we do not guess which MLflow picks)."""
+    fixed, templated = route_table()
+    if (route := fixed.get((method, path))) is not None:
+        return route, {}
+    found = [(r, m.groupdict()) for r in templated if r.method == method and (m := r.pattern.match(path))]
+    return found[0] if len(found) == 1 else None
+
+
+# --- reading a request once -----------------------------------------------------------------------------
+
+def canonical_path(raw: str) -> str:
+    """The path decoded once, as MLflow will route it; refuses what two readers could take apart."""
+    if re.search(r"%(?:2f|5c|00)", raw, re.IGNORECASE):
+        raise Denied(BAD_PATH.format(why="een gecodeerde '/'"), 400, "encoded slash in path")
+    try:
+        path = unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        raise Denied(BAD_PATH.format(why="geen geldige UTF-8"), 400, "path is not UTF-8") from None
+    if "\\" in path or any(ord(c) < 32 or ord(c) == 127 for c in path):
+        raise Denied(BAD_PATH.format(why="een '\\' of stuurteken"), 400, "backslash or control character in path")
+    if len(path) > 1 and path.endswith("/"):
+        path = path[:-1]
+    if not path.startswith("/") or path != "/" and any(part in ("", ".", "..") for part in path[1:].split("/")):
+        raise Denied(BAD_PATH.format(why="'..', '.' of een leeg deel"), 400, "dot or empty segment in path")
+    return path
 
 
 def reads_body(method: str, path: str) -> bool:
-    """Whether the check needs the request body (an API write, JSON); other requests, such as artifact
-    uploads, are decided on method and path alone, so their body can stream through."""
-    return method.upper() not in READ_METHODS and (path == "/graphql" or API.match(path) is not None)
+    """Whether the layer reads the whole body before deciding: always, except for an artifact upload (PUT),
+    which is decided on its path alone so a 256 MB file streams through. A PUT whose path cannot be read
+    is refused before its body."""
+    if method.upper() != "PUT":
+        return True
+    try:
+        found = find_route("PUT", canonical_path(path))
+    except Denied:
+        return False
+    return found is None or WRITES.get(found[0].endpoint, ("",))[0] != ARTIFACT
 
+
+def json_object(raw: bytes, content_type: str | None) -> dict[str, Any]:
+    """The body as one JSON object (empty: {}), read once: duplicated keys and anything else are refused."""
+    if not raw.strip():
+        return {}
+    media, _, parameters = (content_type or "").partition(";")
+    charset = re.search(r"charset=\"?([\w-]+)", parameters, re.IGNORECASE)
+    if media.strip().lower() != JSON or (charset and charset[1].lower() not in ("utf-8", "utf8")):
+        raise Denied(NOT_JSON, 400, f"body is not JSON (content type {media.strip() or 'missing'})")
+    try:
+        value = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise Denied(NOT_JSON, 400, "body does not parse as JSON") from None
+    if not isinstance(value, dict):
+        raise Denied(NOT_JSON, 400, f"body is a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        key = next(k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i]))
+        raise Denied(f"Het veld '{key}' staat twee keer in de JSON; stuur elk veld één keer.", 400,
+                     f"duplicated key {key!r}")
+    return value
+
+
+def canonical_fields(route: Route, params: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    """The body as MLflow's handler will read it: parsed with the route's protobuf message, re-serialised with
+    MLflow's own `message_to_json` (snake_case names, unknown fields gone)."""
+    from google.protobuf.json_format import ParseError
+    from mlflow.utils.proto_json_utils import message_to_json, parse_dict
+
+    message = route.message()
+    descriptor = message.DESCRIPTOR
+    _refuse_two_spellings(body, descriptor)
+    body = dict(body)
+    for legacy, current in LEGACY_TWINS.items():
+        if legacy in descriptor.fields_by_name and current in descriptor.fields_by_name:
+            old, new = _pop(body, descriptor.fields_by_name[legacy]), _pop(body, descriptor.fields_by_name[current])
+            if old is not None and new is not None and old != new:
+                raise Denied(f"'{legacy}' en '{current}' verschillen; stuur alleen '{current}'.", 400,
+                             f"{legacy} differs from {current}")
+            if (value := new if new is not None else old) is not None:
+                body[current] = value
+    for name, value in params.items():
+        if name in descriptor.fields_by_name:
+            given = _pop(body, descriptor.fields_by_name[name])
+            if given is not None and given != value:
+                raise Denied(f"'{name}' in de body verschilt van het adres; laat het weg uit de body.", 400,
+                             f"body {name} differs from the path")
+            body[name] = value
+    try:
+        parse_dict(body, message)
+    except ParseError:
+        raise Denied(f"De gegevens passen niet bij deze MLflow-opdracht ({descriptor.name}): controleer de "
+                     "veldnamen en hun types.", 400, f"body does not parse as {descriptor.name}") from None
+    return json.loads(message_to_json(message, pretty=False))
+
+
+def _refuse_two_spellings(value: Any, descriptor: Any) -> None:
+    """protobuf accepts `run_id` and `runId` and lets the later one win: a body with both is ambiguous."""
+    if not isinstance(value, dict):
+        return
+    for f in descriptor.fields:
+        if f.name != f.json_name and f.name in value and f.json_name in value:
+            raise Denied(f"Het veld '{f.name}' staat er ook als '{f.json_name}'; gebruik één schrijfwijze.", 400,
+                         f"both {f.name} and {f.json_name}")
+        nested = f.message_type
+        if nested is None or nested.GetOptions().map_entry or nested.full_name.startswith("google.protobuf."):
+            continue
+        inner = value.get(f.name, value.get(f.json_name))
+        for item in inner if isinstance(inner, list) else [inner]:
+            _refuse_two_spellings(item, nested)
+
+
+def _pop(body: dict[str, Any], f: Any) -> Any:
+    value = body.pop(f.name, None)
+    json_value = body.pop(f.json_name, None)
+    return value if value is not None else json_value
+
+
+def graphql_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """Only queries: MLflow executes the document it is sent, so every operation in it must read."""
+    from graphql import FragmentDefinitionNode, GraphQLError, OperationDefinitionNode, OperationType, parse
+
+    query, variables, name = body.get("query"), body.get("variables"), body.get("operationName")
+    if not isinstance(query, str) or not isinstance(variables, dict | None) or not isinstance(name, str | None):
+        raise Denied("Stuur GraphQL als {\"query\": \"...\", \"variables\": {...}}.", 400, "malformed graphql body")
+    try:
+        definitions = parse(query).definitions
+    except GraphQLError:
+        raise Denied("Deze GraphQL-opdracht is niet leesbaar; controleer de query.", 400,
+                     "graphql does not parse") from None
+    operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]
+    if not operations or any(not isinstance(d, OperationDefinitionNode | FragmentDefinitionNode) for d in definitions):
+        raise Denied("Stuur in GraphQL alleen query's (en fragmenten).", 400, "graphql without a plain query")
+    if any(op.operation != OperationType.QUERY for op in operations):
+        raise Denied("Via GraphQL kan je in de Proeftuin alleen lezen (query); wijzig via de MLflow-API.",
+                     reason="graphql mutation or subscription")
+    return {"query": query, "variables": variables, "operationName": name}
+
+
+def _multipart_file(fields: dict[str, Any]) -> None:
+    """A multipart upload stores the file under the URL's path, named after the last part of `path`."""
+    name = str(fields.get("path", "")).rsplit("/", 1)[-1]
+    if name in ("", ".", "..") or "\\" in name:
+        raise Denied("Een meerdelige upload heeft een gewone bestandsnaam nodig in 'path'.", 400,
+                     "multipart path has no plain file name")
+
+
+# --- who owns what --------------------------------------------------------------------------------------
 
 def _str(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
@@ -130,6 +344,10 @@ def _tags(items: Any) -> dict[str, str]:
     return {str(t.get("key")): str(t.get("value")) for t in items or [] if isinstance(t, dict)}
 
 
+def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"key": k, "value": v} for k, v in tags.items()]
+
+
 def _orgs_from_tags(tags: dict[str, str]) -> set[str]:
     orgs = {o.strip() for o in tags.get(TAG_ORGS, "").split(",") if o.strip()}
     if tags.get(TAG_OWNER):
@@ -137,56 +355,97 @@ def _orgs_from_tags(tags: dict[str, str]) -> set[str]:
     return orgs
 
 
+def _mine(who: Identity) -> str:
+    return ", ".join(sorted(who.organisations)) or "geen organisatie"
+
+
 FetchJson = Callable[[str], Awaitable[dict[str, Any] | None]]
 
 
 @dataclass
 class Policy:
-    """Checks a write against the user's organisations; may rewrite the request body (tags)."""
+    """Reads each MLflow request once, checks it against the user's organisations, and says what to forward."""
 
     fetch: FetchJson  # GET an MLflow API path (e.g. "experiments/get?experiment_id=1") -> JSON or None (404)
     pilots: Callable[[], dict[str, dict[str, Any]]]  # slug -> {"owner", "organisations", "theme"}
     _run_experiment: dict[str, str] = field(default_factory=dict)
 
-    async def authorize(self, who: Identity, method: str, path: str, args: dict[str, str], raw: bytes) -> bytes:
-        body = _json(raw) if reads_body(method, path) else {}
-        action = classify(method, path, args, body)
-        if action.kind == "read":
-            return raw
-        if action.kind == "unknown":
-            if who.admin:
-                return raw
-            raise Denied(f"Deze bewerking ({action.endpoint}) is in de Proeftuin alleen voor beheerders.")
-        if action.kind == "create_experiment":
-            return await self._create_experiment(who, action.key or "", body, raw)
-        if action.kind == "model" and action.endpoint == "registered-models/create":
-            return await self._create_model(who, action.key or "", body, raw)
-        experiment_orgs, what = await self._orgs_for(action)
-        if not who.admin and not (who.organisations & experiment_orgs):
-            mine = ", ".join(sorted(who.organisations)) or "geen organisatie"
-            owners = ", ".join(sorted(experiment_orgs)) or "alleen beheerders"
-            raise Denied(f"Je mag {what} lezen maar niet wijzigen: dat mogen alleen {owners} "
-                         f"(jij: {mine}). Log je run in een eigen experiment of vraag de eigenaar je toe te voegen.")
-        return self._rewrite(who, action, body, raw)
+    def __post_init__(self) -> None:
+        route_table()  # load MLflow's routes when the layer starts, not on the first write
 
-    async def _orgs_for(self, action: Action) -> tuple[set[str], str]:
-        if action.kind in ("experiment", "artifact"):
-            return await self._experiment_orgs(action.key), f"experiment {action.key}"
-        if action.kind == "run":
-            experiment_id = await self._experiment_of_run(action.key)
-            return await self._experiment_orgs(experiment_id), f"de run {action.key} (experiment {experiment_id})"
-        if action.kind == "logged_model":
-            found = await self.fetch(f"logged-models/{quote(action.key or '')}")
+    async def authorize(self, who: Identity, method: str, path: str, query: str = "", body: bytes | None = None,
+                        content_type: str | None = None) -> Forward:
+        """`path` below the service prefix as sent; `body` None: not read (an upload that streams)."""
+        method = method.upper()
+        if method in READ_METHODS:
+            if body:
+                raise Denied(BODY_ON_READ.format(method=method), 400, "body on a read")
+            return Forward(path, query=query)
+        canonical = canonical_path(path)
+        route, params = find_route(method, canonical) or (None, {})
+        if route is not None and route.endpoint in READS:
+            return Forward(quote(canonical))  # a search: its handler cannot write, its body goes as it came
+        if route is not None and route.endpoint == "graphql":
+            fields = graphql_fields(json_object(body or b"", content_type))
+            return Forward(quote(canonical), json.dumps(fields).encode(), JSON)
+        kind, key = WRITES.get(route.endpoint, (None, "")) if route else (None, "")
+        if who.read_only:
+            raise Denied(f"De dienst '{who.name.removeprefix('service:')}' mag MLflow alleen lezen.",
+                         reason="read-only identity")
+        if kind is None and not who.admin:
+            raise Denied(ADMIN_ONLY.format(endpoint=route.endpoint if route else canonical),
+                         reason="unknown or admin-only write")
+        if route is None or route.message is None:
+            return Forward(path, query=query)  # an admin, on a route MLflow does not read with a message
+        if query:
+            raise Denied(QUERY_ON_WRITE.format(query=query[:80]), 400, "query string on a write")
+        if kind == ARTIFACT and method == "PUT":
+            await self._require(who, ARTIFACT, params[key])
+            return Forward(quote(canonical))
+        fields = canonical_fields(route, params, json_object(body or b"", content_type))
+        if route.endpoint.startswith("mlflow-artifacts/mpu/"):
+            _multipart_file(fields)
+        if kind == NEW_EXPERIMENT:
+            fields = await self._create_experiment(who, fields)
+        elif kind == NEW_MODEL:
+            fields = await self._create_model(who, fields)
+        elif kind is not None:
+            if (value := _str(params[key] if key in params else fields.get(key))) is None:
+                raise Denied(f"Deze opdracht zegt niet wat ze wijzigt: vul het veld '{key}' in.", 400, f"no {key}")
+            await self._require(who, kind, value)
+            if not who.admin:
+                await self._check_fields(who, route.endpoint, fields)
+                fields = self._stamp_run(who, route.endpoint, fields)
+        return Forward(quote(canonical), json.dumps(fields).encode(), JSON)
+
+    async def _require(self, who: Identity, kind: str, key: Any) -> None:
+        orgs, what = await self._owners(kind, _str(key))
+        if not who.admin and not (who.organisations & orgs):
+            owners = ", ".join(sorted(orgs)) or "beheerders"
+            raise Denied(f"Je mag {what} lezen maar niet wijzigen: dat mogen alleen {owners} (jij: {_mine(who)}). "
+                         "Log je run in een eigen experiment of vraag de eigenaar je toe te voegen.",
+                         reason=f"{kind} {key} belongs to {owners}")
+
+    async def _owners(self, kind: str, key: str | None) -> tuple[set[str], str]:
+        if kind == EXPERIMENT:
+            return await self._experiment_orgs(key), f"experiment {key}"
+        if kind == ARTIFACT:
+            experiment_id = (key or "").split("/", 1)[0]
+            return await self._experiment_orgs(experiment_id), f"de artifacts van experiment {experiment_id}"
+        if kind == RUN:
+            experiment_id = await self._experiment_of_run(key)
+            return await self._experiment_orgs(experiment_id), f"de run {key} (experiment {experiment_id})"
+        if kind == LOGGED_MODEL:
+            found = await self.fetch(f"logged-models/{quote(key or '', safe='')}") if key else None
             experiment_id = ((found or {}).get("model") or {}).get("info", {}).get("experiment_id")
-            return await self._experiment_orgs(_str(experiment_id)), f"het model {action.key}"
-        orgs = await self._model_orgs(action.key or "")
-        return (orgs or set()), f"het geregistreerde model {action.key}"
+            return await self._experiment_orgs(_str(experiment_id)), f"het model {key}"
+        return (await self._name_orgs(key or "") or set()), f"het geregistreerde model {key}"
 
     async def _experiment_of_run(self, run_id: str | None) -> str | None:
         if not run_id:
             return None
         if run_id not in self._run_experiment:
-            found = await self.fetch(f"runs/get?run_id={quote(run_id)}")
+            found = await self.fetch(f"runs/get?run_id={quote(run_id, safe='')}")
             experiment_id = ((found or {}).get("run") or {}).get("info", {}).get("experiment_id")
             if experiment_id is None:
                 return None
@@ -203,87 +462,110 @@ class Policy:
             return set(pilot["organisations"])
         return _orgs_from_tags(_tags(experiment.get("tags")))
 
-    async def _model_orgs(self, name: str) -> set[str] | None:
-        """None: the model does not exist yet."""
+    async def _name_orgs(self, name: str) -> set[str] | None:
+        """Who a name belongs to: a pilot's slug, a registered model, an experiment; None: nobody yet."""
         pilot = self.pilots().get(name)
         if pilot is not None:
             return set(pilot["organisations"])
-        found = await self.fetch(f"registered-models/get?name={quote(name)}")
-        if found is None:
-            return None
-        tags = _tags((found.get("registered_model") or {}).get("tags"))
-        if _orgs_from_tags(tags):
-            return _orgs_from_tags(tags)
-        experiment = await self.fetch(f"experiments/get-by-name?experiment_name={quote(name)}")
-        return _orgs_from_tags(_tags(((experiment or {}).get("experiment") or {}).get("tags")))
+        if not name:
+            return set()
+        model = await self.fetch(f"registered-models/get?name={quote(name, safe='')}")
+        if model is not None and (orgs := _orgs_from_tags(_tags((model.get("registered_model") or {}).get("tags")))):
+            return orgs
+        experiment = await self.fetch(f"experiments/get-by-name?experiment_name={quote(name, safe='')}")
+        if experiment is None:
+            return None if model is None else set()
+        return _orgs_from_tags(_tags((experiment.get("experiment") or {}).get("tags")))
 
-    async def _create_experiment(self, who: Identity, name: str, body: dict, raw: bytes) -> bytes:
-        tags = _tags(body.get("tags"))
+    async def _claim(self, who: Identity, name: str, what: str) -> set[str] | None:
+        """A new name must not be one that belongs to others (a pilot's slug decides what the gallery serves).
+        Returns who the name belongs to (None: nobody yet)."""
+        orgs = await self._name_orgs(name)
+        if orgs is not None and not who.admin and not (who.organisations & orgs):
+            owners = ", ".join(sorted(orgs)) or "de beheerders"
+            raise Denied(f"De naam '{name}' hoort bij {owners} (jij: {_mine(who)}); kies een andere naam voor {what}.",
+                         reason=f"name {name!r} belongs to {owners}")
+        return orgs
+
+    async def _create_experiment(self, who: Identity, fields: dict[str, Any]) -> dict[str, Any]:
+        name = str(fields.get("name", ""))
+        await self._claim(who, name, "je experiment")
+        tags = _tags(fields.get("tags"))
         pilot = self.pilots().get(name)
         if pilot is not None:
-            if not who.admin and not (who.organisations & set(pilot["organisations"])):
-                raise Denied(f"Het experiment van pilot '{name}' kan alleen aangemaakt worden door "
-                             f"{', '.join(pilot['organisations'])}.")
             tags.update({TAG_OWNER: pilot["owner"], TAG_ORGS: ",".join(pilot["organisations"]),
                          "proeftuin.pilot": name})
         elif not who.admin or not _orgs_from_tags(tags):
             if not who.organisation:
-                raise Denied("Je account hoort bij geen organisatie; vraag een beheerder je toe te voegen.")
+                raise Denied(NO_ORGANISATION, reason="no organisation")
             tags.update({TAG_OWNER: who.organisation, TAG_ORGS: who.organisation})
-        body["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
+        fields["tags"] = _tag_list(tags)
         if not who.admin:
-            body.pop("artifact_location", None)  # artifacts always go through the server
-        return json.dumps(body).encode()
+            fields.pop("artifact_location", None)  # artifacts always go through the server
+        return fields
 
-    async def _create_model(self, who: Identity, name: str, body: dict, raw: bytes) -> bytes:
-        orgs = await self._model_orgs(name)
-        if orgs is None and self.pilots().get(name) is None:
-            experiment = await self.fetch(f"experiments/get-by-name?experiment_name={quote(name)}")
-            orgs = _orgs_from_tags(_tags(((experiment or {}).get("experiment") or {}).get("tags"))) or None
-        if orgs is not None:
-            if not who.admin and not (who.organisations & orgs):
-                raise Denied(f"Het model '{name}' mag alleen geregistreerd worden door {', '.join(sorted(orgs))}.")
-            return raw
+    async def _create_model(self, who: Identity, fields: dict[str, Any]) -> dict[str, Any]:
+        name = str(fields.get("name", ""))
+        if await self._claim(who, name, "je model") is not None:
+            return fields  # a pilot's or an experiment's name: those decide (an existing model: MLflow refuses)
         if not who.organisation and not who.admin:
-            raise Denied("Je account hoort bij geen organisatie; vraag een beheerder je toe te voegen.")
-        tags = _tags(body.get("tags"))
-        if who.organisation:
+            raise Denied(NO_ORGANISATION, reason="no organisation")
+        tags = _tags(fields.get("tags"))
+        if who.organisation and not who.admin:
+            tags.update({TAG_OWNER: who.organisation, TAG_ORGS: who.organisation})
+        elif who.organisation:
             tags.setdefault(TAG_OWNER, who.organisation)
             tags.setdefault(TAG_ORGS, who.organisation)
-        body["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
-        return json.dumps(body).encode()
+        fields["tags"] = _tag_list(tags)
+        return fields
 
-    def _rewrite(self, who: Identity, action: Action, body: dict, raw: bytes) -> bytes:
-        """Identity tags on runs come from the hub; protected experiment tags are for admins."""
-        if who.admin:
-            return raw
-        if action.endpoint == "experiments/set-experiment-tag" and body.get("key") in PROTECTED_EXPERIMENT_TAGS:
-            raise Denied("Eigenaar en deelnemende organisaties van een experiment kan alleen een beheerder wijzigen.")
-        if action.endpoint == "runs/create":
-            tags = _tags(body.get("tags"))
-            organisation = tags.get(TAG_ORG) or who.organisation or ""
-            if organisation not in who.organisations:
-                raise Denied(f"Je kan geen run loggen voor '{organisation}': je hoort bij "
-                             f"{', '.join(sorted(who.organisations)) or 'geen organisatie'}.")
-            tags.update({TAG_USER: who.name, TAG_ORG: organisation, "mlflow.user": who.name})
-            body["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
-            body["user_id"] = who.name
-            return json.dumps(body).encode()
-        if action.endpoint in ("runs/set-tag", "runs/log-batch"):
-            tags = {body.get("key"): body.get("value")} if action.endpoint == "runs/set-tag" else \
-                _tags(body.get("tags"))
+    async def _check_fields(self, who: Identity, endpoint: str, fields: dict[str, Any]) -> None:
+        """What a write names besides its target: new names, tags that decide rights, a version's source."""
+        if endpoint in ("mlflow/experiments/update", "mlflow/registered-models/rename") and fields.get("new_name"):
+            what = "dit experiment" if "experiments" in endpoint else "dit model"
+            await self._claim(who, str(fields["new_name"]), what)
+        protected = endpoint.endswith(("/set-experiment-tag", "/delete-experiment-tag")) or \
+            endpoint in ("mlflow/registered-models/set-tag", "mlflow/registered-models/delete-tag")
+        if protected and fields.get("key") in PROTECTED_TAGS:
+            raise Denied("Eigenaar en deelnemende organisaties kan alleen een beheerder wijzigen.",
+                         reason=f"protected tag {fields['key']}")
+        if endpoint in ("mlflow/runs/set-tag", "mlflow/runs/log-batch"):
+            tags = _tags(fields.get("tags")) if endpoint.endswith("log-batch") else \
+                {fields.get("key"): fields.get("value")}
             if TAG_USER in tags and tags[TAG_USER] != who.name:
-                raise Denied(f"De tag {TAG_USER} is altijd je eigen gebruikersnaam ({who.name}).")
+                raise Denied(f"De tag {TAG_USER} is altijd je eigen gebruikersnaam ({who.name}).",
+                             reason=f"{TAG_USER} of someone else")
             if TAG_ORG in tags and tags[TAG_ORG] not in who.organisations:
-                raise Denied(f"De tag {TAG_ORG} moet een van je eigen organisaties zijn.")
-        return raw
+                raise Denied(f"De tag {TAG_ORG} moet een van je eigen organisaties zijn.", reason=f"{TAG_ORG} not mine")
+        if endpoint == "mlflow/model-versions/create":
+            await self._check_version_source(who, fields)
 
+    async def _check_version_source(self, who: Identity, fields: dict[str, Any]) -> None:
+        """MLflow tags the logged model a version comes from (`mlflow.modelVersions`): that model must be one
+        the user may change, named by `model_id` or through another registered version (`models:/name/1`)."""
+        from mlflow.exceptions import MlflowException
+        from mlflow.store.artifact.utils.models import _parse_model_uri
 
-def _json(raw: bytes) -> dict[str, Any]:
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+        if fields.get("model_id"):
+            await self._require(who, LOGGED_MODEL, fields["model_id"])
+        source = str(fields.get("source", ""))
+        parsed = urlparse(source)
+        if parsed.scheme == "models" and not parsed.netloc:
+            try:
+                uri = _parse_model_uri(source)
+            except MlflowException:
+                return  # MLflow refuses this source too
+            if uri.model_id is None:
+                await self._require(who, MODEL, uri.name)
+
+    def _stamp_run(self, who: Identity, endpoint: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """A new run carries its user and organisation from the hub, never from the client."""
+        if endpoint != "mlflow/runs/create":
+            return fields
+        tags = _tags(fields.get("tags"))
+        organisation = tags.get(TAG_ORG) or who.organisation or ""
+        if organisation not in who.organisations:
+            raise Denied(f"Je kan geen run loggen voor '{organisation}': je hoort bij {_mine(who)}.",
+                         reason=f"run for {organisation!r}")
+        tags.update({TAG_USER: who.name, TAG_ORG: organisation, "mlflow.user": who.name})
+        return {**fields, "tags": _tag_list(tags), "user_id": who.name}

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from proeftuin import hub_limits
 from proeftuin.errors import ProeftuinError
 from proeftuin.hub import (
     ENV_HUB_PORT,
@@ -27,8 +28,11 @@ from proeftuin.hub import (
     HubContext,
     ensure_admin_password,
     ensure_hub_state,
+    ensure_service_state,
+    unix_http_status,
 )
 from proeftuin.hub_forkserver import clean_environment, command_for, socket_path_fits
+from proeftuin.hub_spawner import SYSTEM_PREFIX
 from proeftuin.services import wait_for_url
 
 Say = Callable[[str], None]
@@ -69,8 +73,7 @@ def ensure_ports_free(hub: HubContext) -> None:
     ensure_port_free(hub.settings.host, hub.port, "de hub")
     for port, what in ((ports.api, "de hub-API"), (ports.proxy_api, "de proxy-API"),
                        (ports.mlflow, "de MLflow-dienst"), (ports.gallery, "de galerijdienst"),
-                       (ports.docs, "de kennissite"), (hub.settings.ports.mlflow, "MLflow"),
-                       (hub.settings.ports.gallery, "de galerij")):
+                       (ports.docs, "de kennissite"), (hub.settings.ports.mlflow, "MLflow (training bij de start)")):
         ensure_port_free("127.0.0.1", port, what)
 
 
@@ -139,17 +142,27 @@ def file_artifact_experiments(hub: HubContext) -> list[str]:
 
 
 def ensure_champions(hub: HubContext, say: Say, params: tuple[str, ...] = ()) -> list[str]:
-    """Train a champion for every pilot without one, through the platform's MLflow (artifacts proxied)."""
+    """Train a champion for every pilot without one, through the platform's MLflow (artifacts proxied).
+
+    This MLflow listens on loopback TCP (the training runs are its only clients) and only now: before the
+    hub starts, when no user server runs and `stop_user_processes` has ended anything a user left behind.
+    It runs as the service account, so what it stores belongs to the account that serves it later."""
     from proeftuin.hub_services import mlflow_backend_command
 
     missing = pilots_without_champion(hub)
     if not missing:
         return []
     say(f"Kampioensmodel trainen voor: {', '.join(missing)} (eenmalig, even geduld)…")
+    ensure_service_state(hub)
     log = (hub.hub_dir / "mlflow-training.log").open("a")
-    server = subprocess.Popen(mlflow_backend_command(hub), stdout=log, stderr=subprocess.STDOUT,  # noqa: S603
-                              start_new_session=True, env={**os.environ, **hub.environment()})
-    uri = hub.mlflow_internal_uri
+    port = hub.settings.ports.mlflow
+    account = hub.service_account("mlflow-server")
+    home = hub.services_dir / (account or "platform")
+    server = subprocess.Popen(  # noqa: S603 (fixed argv)
+        mlflow_backend_command(hub, None, port), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        start_new_session=True, user=account, group=account, extra_groups=[] if account else None,
+        cwd=hub.settings.project_root, env={**os.environ, **hub.environment(), "HOME": str(home)})
+    uri = f"http://127.0.0.1:{port}{SERVICE_PREFIX}/mlflow"
     try:
         wait_for_url(f"{uri}/health", server, 180, "MLflow")
         env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PROEFTUIN_CONFIG": str(hub.config_file)}
@@ -168,6 +181,48 @@ def ensure_champions(hub: HubContext, say: Say, params: tuple[str, ...] = ()) ->
         _stop(server, 30)
         log.close()
     return missing
+
+
+def wait_for_socket(hub: HubContext, process: subprocess.Popen, timeout: float) -> None:
+    """Until MLflow answers on its Unix socket (the hub starts it as a service)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if unix_http_status(hub.mlflow_socket, f"{SERVICE_PREFIX}/mlflow/health") == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise ProeftuinError(f"MLflow antwoordt niet op {hub.mlflow_socket} na {timeout:.0f} s.")
+
+
+def stop_user_processes(hub: HubContext) -> list[int]:
+    """End every process of a Proeftuin user account (pt-*) still running while the platform is down: nothing
+    a notebook started outlives the platform, and nothing is waiting when `up` starts its services."""
+    import pwd
+
+    if not hub.isolate:
+        return []
+    uids = {u.pw_uid for u in pwd.getpwall() if u.pw_name.startswith(SYSTEM_PREFIX) and u.pw_uid != 0}
+    stopped = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if proc.stat().st_uid in uids:
+                os.kill(int(proc.name), signal.SIGKILL)
+                stopped.append(int(proc.name))
+        except (OSError, ProcessLookupError):
+            continue
+    return stopped
+
+
+def ensure_limits(hub: HubContext, say: Say) -> hub_limits.Plan:
+    """hub.limits: the platform's cgroup for the notebook servers (or rlimits), and one line that says which."""
+    limits = hub.settings.hub.limits
+    plan = hub_limits.prepare_platform(limits.memory, limits.cpu, hub_limits.group_name(hub.port))
+    say(click.style(plan.describe(), fg=None if plan.enforced or plan.mechanism == "none" else "yellow"))
+    return plan
 
 
 def start_fork_server(hub: HubContext, log) -> subprocess.Popen | None:
@@ -198,9 +253,11 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
     ensure_hub_state(hub)
     check_state(hub)
     password, created = ensure_admin_password(hub.admin_password_file)
+    stop_user_processes(hub)
     if train:
         ensure_champions(hub, say)
     stale = file_artifact_experiments(hub)
+    ensure_service_state(hub)  # also what training and the checks above wrote as root (e.g. a new mlflow.db)
     if stale:
         say(click.style(f"Let op: de experimenten {', '.join(stale)} bewaren artefacten rechtstreeks in de "
                         "statusmap; vanuit notebooks kan je er lezen maar geen modellen in loggen. Zie "
@@ -210,6 +267,7 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
                         "notebooks draaien onder één account en kunnen elkaars bestanden, de hubdatabank en de "
                         "statusmap lezen. Gebruik dit alleen voor een proef met één team; start als root voor "
                         "afscherming.", fg="yellow", bold=True))
+    limits = ensure_limits(hub, say)  # before the hub and the fork server start: they use what it prepared
     env = {**os.environ, "PROEFTUIN_CONFIG": str(hub.config_file), ENV_HUB_PORT: str(hub.port),
            "PROEFTUIN_HOME": str(hub.settings.state_dir)}
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops as cleanly as Ctrl-C
@@ -223,7 +281,7 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
     try:
         wait_for_url(f"{hub.internal_url}/hub/health", process, 120, "De hub")
         try:
-            wait_for_url(f"{hub.mlflow_internal_uri}/health", process, 180, "MLflow")
+            wait_for_socket(hub, process, 180)
         except ProeftuinError as exc:
             say(click.style(f"Let op: {exc.message} De hub draait wel; zie {log_path}.",
                             fg="yellow"))
@@ -267,4 +325,5 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
         _stop(process, 90)
         if forks is not None:
             _stop(forks, 10)
+        hub_limits.release_platform(limits)  # whatever a server left behind; then the platform's cgroup
         log.close()

@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import os
+import socket
 import sys
 import threading
 import time
@@ -28,14 +29,19 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated,
 from jupyterhub.utils import url_path_join
 from tornado import httpclient, web
 from tornado.httputil import HTTPHeaders
+from tornado.netutil import DefaultLoopResolver, Resolver
 
-from proeftuin.hub import SERVICE_PREFIX, HubContext
-from proeftuin.hub_permissions import Denied, Identity, Policy, reads_body
+from proeftuin.hub import SERVICE_PREFIX, HubContext, prepare_service_process
+from proeftuin.hub_permissions import METHOD_OVERRIDE_HEADERS, Denied, Forward, Identity, Policy, reads_body
 
 log = logging.getLogger("proeftuin.hub_proxy")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "content-length", "host", "authorization"}
-HUB_COOKIE_PREFIXES = ("jupyterhub-", "_xsrf")
+#: The hub's and the services' own cookies (login, OAuth state, xsrf): never passed to a backend, which could
+#: otherwise act as the visitor (the gallery runs registered model code).
+HUB_COOKIE_PREFIXES = ("jupyterhub-", "service-", "__Host-", "_xsrf")
+#: The name the backends are reached by; `BackendResolver` maps it to the layer's Unix socket.
+BACKEND = "http://localhost"
 MAX_BODY = 2 * 1024**3
 MAX_CHECKED_BODY = 32 * 1024**2  # an MLflow API write, read whole for the permission check; others stream
 _ABORT = object()  # the client went away before its request body was complete
@@ -47,7 +53,7 @@ DOCS_REBUILD_SECONDS = 3600
 class Layer:
     name: str
     prefix: str  # /services/<name>
-    upstream: str | None = None  # private backend (origin only)
+    upstream: str | None = None  # private backend (origin only): BACKEND, on a Unix socket
     strip_prefix: bool = False
     preserve_host: bool = False
     policy: Policy | None = None
@@ -65,7 +71,12 @@ class Directory:
         self._cache: dict[str, tuple[float, Identity]] = {}
 
     async def identity(self, model: dict[str, Any]) -> Identity | None:
-        if model.get("kind", "user") != "user":
+        """A user: their organisations and admin flag. A hub service's token (the gallery, the docs builder): a
+        reader, with no organisation, that can write nothing."""
+        kind = model.get("kind", "user")
+        if kind == "service":
+            return Identity(f"service:{model['name']}", frozenset(), read_only=True)
+        if kind != "user":
             return None
         name = model["name"]
         cached = self._cache.get(name)
@@ -135,15 +146,17 @@ class ProxyHandler(SignOnMixin, web.RequestHandler):
     """Forwards a request once the hub knows who sent it.
 
     Request bodies stream to the backend in bounded pieces (an upload of a model or a CSV never sits in
-    memory here), except MLflow API writes: the permission check reads and may rewrite those (JSON, at most
-    MAX_CHECKED_BODY). The answer is finished only once the request is read whole: a refusal decided
-    earlier waits (the rest of the body is read and dropped), because tornado drops the connection of an
-    answer finished early, and the hub's proxy, reusing it, then fails the next request with an error page.
+    memory here). The MLflow layer reads every other request whole (at most MAX_CHECKED_BODY): the policy
+    reads it once and says what to forward (`Forward`: the canonical path and body). The answer is finished
+    only once the request is read whole: a refusal decided earlier waits (the rest of the body is read and
+    dropped), because tornado drops the connection of an answer finished early, and the hub's proxy, reusing
+    it, then fails the next request with an error page.
     """
 
     SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
     _who: Identity | None = None
     _path = "/"  # the request path below the service's prefix
+    _target: Forward | None = None  # what the policy allowed (MLflow); None: forward the request as it came
     _checked: list[bytes] | None = None  # the body of a request the permission check reads
     _checked_size = 0
     _stream: asyncio.Queue | None = None  # pieces of a streamed body on their way to the backend
@@ -167,7 +180,8 @@ class ProxyHandler(SignOnMixin, web.RequestHandler):
                     return self._too_large()
                 self._checked = []
                 return
-            if await self._authorize(path, b"") is None:
+            self._target = await self._authorize(path, None)
+            if self._target is None:
                 return
         self._stream = asyncio.Queue(maxsize=8)
         self._upstream = asyncio.ensure_future(self._forward(None))
@@ -204,20 +218,25 @@ class ProxyHandler(SignOnMixin, web.RequestHandler):
             return
         body = b"".join(self._checked or [])
         if self.layer.policy is not None:
-            body = await self._authorize(self._path, body)
-            if body is None:
+            self._target = await self._authorize(self._path, body)
+            if self._target is None:
                 return
+            if self._target.body is not None:
+                body = self._target.body
         await self._forward(body)
 
     get = head = post = put = patch = delete = options = _serve
 
-    async def _authorize(self, path: str, body: bytes) -> bytes | None:
-        """The (possibly rewritten) body when the signed-in user may do this; None after refusing."""
-        args = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+    async def _authorize(self, path: str, body: bytes | None) -> Forward | None:
+        """What to send to MLflow when the signed-in user may do this (`body` None: it streams, unread); None
+        after refusing. A refusal is logged with user, organisations, endpoint and reason, never the body."""
+        request, who = self.request, self._who
         try:
-            return await self.layer.policy.authorize(self._who, self.request.method, path, args, body)
+            return await self.layer.policy.authorize(who, request.method, path, request.query, body,
+                                                     request.headers.get("Content-Type"))
         except Denied as exc:
-            log.info("denied %s %s for %s: %s", self.request.method, self.request.path, self._who.name, exc.message)
+            log.info("denied %s %s for %s (%s): %s", request.method, request.path, who.name,
+                     ", ".join(sorted(who.organisations)) or "-", exc.reason)
             self._deny(exc.status, exc.message)
             return None
 
@@ -244,16 +263,22 @@ class ProxyHandler(SignOnMixin, web.RequestHandler):
     def _send_refusal(self, status: int, message: str) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
-        code = {403: "PERMISSION_DENIED", 413: "REQUEST_TOO_LARGE"}.get(status, "ERROR")
+        code = {400: "INVALID_PARAMETER_VALUE", 403: "PERMISSION_DENIED", 413: "REQUEST_TOO_LARGE"}.get(
+            status, "ERROR")
         self.finish(json.dumps({"error_code": code, "message": message}, ensure_ascii=False))
 
     def _upstream_headers(self, body: bytes | None) -> HTTPHeaders:
         headers = HTTPHeaders()
+        retyped = self._target is not None and self._target.content_type is not None  # a canonical body
         for name, value in self.request.headers.get_all():
             lower = name.lower()
-            if lower in HOP_BY_HOP or lower == "cookie":
+            if lower in HOP_BY_HOP or lower == "cookie" or lower in METHOD_OVERRIDE_HEADERS:
+                continue
+            if retyped and lower in ("content-type", "content-encoding"):
                 continue
             headers.add(name, value)
+        if retyped:
+            headers["Content-Type"] = self._target.content_type
         cookies = [f"{k}={v.value}" for k, v in self.request.cookies.items() if not k.startswith(HUB_COOKIE_PREFIXES)]
         if cookies:
             headers["Cookie"] = "; ".join(cookies)
@@ -278,9 +303,10 @@ class ProxyHandler(SignOnMixin, web.RequestHandler):
                 self._stream = None
 
     async def _relay(self, body: bytes | None) -> None:
-        layer = self.layer
-        path = self._path if layer.strip_prefix else self.request.path
-        url = layer.upstream + path + (f"?{self.request.query}" if self.request.query else "")
+        layer, target = self.layer, self._target
+        below, query = (target.path, target.query) if target else (self._path, self.request.query)
+        path = below if layer.strip_prefix else layer.prefix + below
+        url = layer.upstream + path + (f"?{query}" if query else "")
         status: dict[str, Any] = {}
         headers: list[tuple[str, str]] = []
         started = False
@@ -399,10 +425,24 @@ def _pilots_loader(hub: HubContext):
     return pilots
 
 
+class BackendResolver(Resolver):
+    """Resolves the backend's name to the Unix socket it listens on (the backends have no TCP port that user
+    code could reach); every other name as usual (the hub's API)."""
+
+    def initialize(self, sockets: dict[str, str]) -> None:  # noqa: D401 (tornado's Configurable)
+        self.sockets = sockets
+        self.fallback = DefaultLoopResolver()
+
+    async def resolve(self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC):
+        if host in self.sockets:
+            return [(socket.AF_UNIX, self.sockets[host])]
+        return await self.fallback.resolve(host, port, family)
+
+
 def _mlflow_fetch(base: str):
     async def fetch(api_path: str) -> dict[str, Any] | None:
         response = await httpclient.AsyncHTTPClient().fetch(
-            f"{base}/api/2.0/mlflow/{api_path}", raise_error=False, request_timeout=30)
+            f"{base}{SERVICE_PREFIX}/mlflow/api/2.0/mlflow/{api_path}", raise_error=False, request_timeout=30)
         if response.code == 200:
             return json.loads(response.body)
         if response.code in (400, 404):
@@ -445,12 +485,11 @@ def make_app(name: str, hub: HubContext) -> web.Application:
     layer = Layer(name, prefix)
     routes: list = [(f"{prefix}/oauth_callback", HubOAuthCallbackHandler)]
     if name == "mlflow":
-        layer.upstream = hub.mlflow_backend_url
-        layer.policy = Policy(_mlflow_fetch(hub.mlflow_internal_uri), _pilots_loader(hub))
+        layer.upstream = BACKEND
+        layer.policy = Policy(_mlflow_fetch(BACKEND), _pilots_loader(hub))
         routes.append((f"{prefix}(/.*)?", ProxyHandler, {"layer": layer}))
     elif name == "gallery":
-        layer.upstream, layer.strip_prefix, layer.preserve_host = \
-            f"http://127.0.0.1:{settings.ports.gallery}", True, True
+        layer.upstream, layer.strip_prefix, layer.preserve_host = BACKEND, True, True
         routes.append((f"{prefix}(/.*)?", ProxyHandler, {"layer": layer}))
     elif name == "docs":
         layer.static_dir = hub.site_dir
@@ -467,11 +506,14 @@ def make_app(name: str, hub: HubContext) -> web.Application:
 
 
 def main(argv: list[str] | None = None) -> None:
-    _exit_on_signals()
+    prepare_service_process()
     logging.basicConfig(level=logging.INFO, format="[%(levelname).1s %(asctime)s %(name)s] %(message)s")
     name = (argv or sys.argv[1:] or [""])[0]
-    hub = HubContext.from_environment()
-    httpclient.AsyncHTTPClient.configure(None, max_clients=256, max_body_size=MAX_BODY, max_buffer_size=MAX_BODY)
+    hub = HubContext.for_service()
+    backend = {"mlflow": hub.mlflow_socket, "gallery": hub.gallery_socket}.get(name)
+    resolver = BackendResolver(sockets={"localhost": str(backend)} if backend else {})
+    httpclient.AsyncHTTPClient.configure(None, max_clients=256, max_body_size=MAX_BODY, max_buffer_size=MAX_BODY,
+                                         resolver=resolver)
     asyncio.run(serve(name, hub))
 
 
@@ -481,14 +523,6 @@ async def serve(name: str, hub: HubContext) -> None:
     app.listen(port, "127.0.0.1", max_body_size=MAX_BODY, max_buffer_size=MAX_BODY, xheaders=True)
     log.info("%s sign-on layer on http://127.0.0.1:%d%s/%s/", name, port, SERVICE_PREFIX, name)
     await asyncio.Event().wait()
-
-
-def _exit_on_signals() -> None:
-    """The hub stops a service with SIGINT, then SIGTERM: both end it, even if SIGINT was inherited ignored."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 if __name__ == "__main__":

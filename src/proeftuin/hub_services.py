@@ -1,8 +1,12 @@
 """The private backends behind the hub's sign-on layers (started and restarted by the hub).
 
-`python -m proeftuin.hub_services mlflow`: MLflow on its loopback port, serving the platform's store and
-proxying artifacts (user code never touches the state folder), under the prefix /services/mlflow.
-`python -m proeftuin.hub_services gallery`: the demo gallery with root path /services/gallery.
+Both listen on a Unix socket in a folder only their sign-on layer may enter, never on TCP: user code on
+this machine cannot reach them except through /services/... with a hub token.
+
+`python -m proeftuin.hub_services mlflow`: MLflow serving the platform's store and proxying artifacts (user
+code never touches the state folder), under the prefix /services/mlflow.
+`python -m proeftuin.hub_services gallery`: the demo gallery with root path /services/gallery; it reads the
+champion models through /services/mlflow with its own hub token (a reader: it cannot write there).
 """
 
 from __future__ import annotations
@@ -10,25 +14,29 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
-from proeftuin.hub import SERVICE_PREFIX, HubContext
+from proeftuin.hub import ENV_SERVICE_HOME, SERVICE_PREFIX, HubContext, prepare_service_process
 from proeftuin.settings import Settings
 
 log = logging.getLogger("proeftuin.hub_services")
 
 
-def mlflow_backend_command(hub: HubContext, workers: int = 1) -> list[str]:
-    """MLflow behind /services/mlflow: artifacts go through the server (`mlflow-artifacts:/`)."""
+def mlflow_backend_command(hub: HubContext, socket: Path | None, port: int | None = None,
+                           workers: int = 1) -> list[str]:
+    """MLflow behind /services/mlflow: artifacts go through the server (`mlflow-artifacts:/`). It listens on
+    `socket`; `port` (loopback TCP) only for `up`'s training before the hub and any user server start."""
     settings: Settings = hub.settings
+    listen = ["--uvicorn-opts", f"--uds {socket}"] if socket is not None else []
     return [
-        hub.python, "-m", "mlflow", "server",
+        str(hub.server_bin / "python"), "-m", "mlflow", "server", *listen,
         "--backend-store-uri", settings.backend_store_uri,
         "--serve-artifacts",
         "--artifacts-destination", settings.mlflow.artifact_root or hub.mlflow_artifacts_dir.as_uri(),
         "--default-artifact-root", "mlflow-artifacts:/",
         "--static-prefix", f"{SERVICE_PREFIX}/mlflow",
         "--host", "127.0.0.1",
-        "--port", str(settings.ports.mlflow),
+        "--port", str(port or settings.ports.mlflow),
         "--workers", str(workers),
     ]
 
@@ -61,18 +69,33 @@ def root_path_guard(guard):
 
 
 def _wait_for_mlflow(hub: HubContext, timeout: float = 180) -> None:
-    """Both start together; the gallery loads the champions once, so it waits for MLflow first."""
+    """Both start together; the gallery loads the champions once, so it waits for MLflow first (through the
+    hub, with its own token: the only way it reaches MLflow)."""
     import time
     import urllib.request
 
+    request = urllib.request.Request(f"{hub.mlflow_service_uri}/health",  # noqa: S310 (the hub on loopback)
+                                     headers={"Authorization": f"Bearer {os.environ.get('MLFLOW_TRACKING_TOKEN', '')}"})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{hub.mlflow_internal_uri}/health", timeout=3):  # noqa: S310
+            with urllib.request.urlopen(request, timeout=3):  # noqa: S310
                 return
         except OSError:
             time.sleep(1)
     log.warning("MLflow is not up after %.0f s; the gallery starts without models", timeout)
+
+
+def _own_log(path: Path) -> None:
+    """The gallery runs registered model code: it writes to a log of its own instead of holding the hub's."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        log.warning("cannot open %s (%s); output stays in the hub's log", path, exc)
+        return
+    for target in (1, 2):
+        os.dup2(fd, target)
+    os.close(fd)
 
 
 def run_gallery(hub: HubContext) -> None:
@@ -80,11 +103,12 @@ def run_gallery(hub: HubContext) -> None:
 
     from proeftuin.gallery import build_app
 
+    _own_log(Path(os.environ.get(ENV_SERVICE_HOME) or hub.services_dir / "platform") / "gallery.log")
     _wait_for_mlflow(hub)
     guard = build_app(hub.settings)
     app = root_path_guard(guard)
-    uvicorn.run(app, host="127.0.0.1", port=hub.settings.ports.gallery, root_path=f"{SERVICE_PREFIX}/gallery",
-                log_level="warning", timeout_graceful_shutdown=5)
+    uvicorn.run(app, uds=str(hub.gallery_socket), root_path=f"{SERVICE_PREFIX}/gallery", log_level="warning",
+                timeout_graceful_shutdown=5)
 
 
 def run_mlflow(hub: HubContext) -> int:
@@ -94,7 +118,7 @@ def run_mlflow(hub: HubContext) -> int:
     import subprocess
 
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    process = subprocess.Popen(mlflow_backend_command(hub), env=env, start_new_session=True)  # noqa: S603
+    process = subprocess.Popen(mlflow_backend_command(hub, hub.mlflow_socket), env=env, start_new_session=True)  # noqa: S603
     try:
         code = process.wait()
         log.error("MLflow stopped with code %s; the hub will start it again", code)
@@ -115,24 +139,16 @@ def run_mlflow(hub: HubContext) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    _exit_on_signals()
+    prepare_service_process()
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
     what = (argv or sys.argv[1:] or [""])[0]
-    hub = HubContext.from_environment()
+    hub = HubContext.for_service()
     if what == "mlflow":
         sys.exit(run_mlflow(hub))
     elif what == "gallery":
         run_gallery(hub)
     else:
         sys.exit("gebruik: python -m proeftuin.hub_services mlflow|gallery")
-
-
-def _exit_on_signals() -> None:
-    """The hub stops a service with SIGINT, then SIGTERM: both end it, even if SIGINT was inherited ignored."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 if __name__ == "__main__":

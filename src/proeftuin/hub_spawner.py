@@ -13,22 +13,25 @@ environment. Seeding a home and creating an account run in a thread, never on th
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pwd
 import shlex
 import shutil
+import stat
 import subprocess
 import threading
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
-from jupyterhub.utils import random_port
+from jupyterhub.utils import maybe_future, random_port
 from traitlets import Bool, List, Unicode
 
+from proeftuin import hub_limits, hub_seed
 from proeftuin.hub_forkserver import ForkServerError, spawn
+from proeftuin.hub_seed import seed_home
 
 SYSTEM_PREFIX = "pt-"
-PILOT_FILES = ("pilot.yaml", "pipeline.py", "demo.py", "LESSONS.md", "notebook.ipynb")
 #: Server extensions a Proeftuin notebook server does not use (no language servers are installed; no
 #: classic-notebook extensions); each costs start-up time. A user may enable them in ~/.jupyter.
 DISABLED_EXTENSIONS = ("jupyter_lsp", "notebook_shim")
@@ -67,6 +70,7 @@ class ProeftuinSpawner(LocalProcessSpawner):
     jupyter_prefix = Unicode(help="The platform's environment: its etc/jupyter enables JupyterLab and the other "
                                   "server extensions, its share/jupyter holds lab extensions and kernels. User "
                                   "servers on the runtime virtualenv would not see them otherwise.").tag(config=True)
+    server_logs_dir = Unicode(help="Folder of the per-server logs (in the hub's private folder).").tag(config=True)
     fork_server = Unicode(help="Unix socket of the fork server (proeftuin.hub_forkserver); empty: always "
                                "start servers the usual way.").tag(config=True)
 
@@ -88,7 +92,19 @@ class ProeftuinSpawner(LocalProcessSpawner):
                 return await self._start_forked(home, account)
             except ForkServerError as exc:
                 self.log.warning("Fork server unavailable for %s (%s); starting the usual way", self.user.name, exc)
-        return await super().start()
+        return await self._start_exec()
+
+    async def _start_exec(self):
+        """LocalProcessSpawner.start with the server's output in its own log and nothing on stdin (it would
+        otherwise inherit the hub's log file)."""
+        configured = dict(self.popen_kwargs)
+        log = self.server_log()
+        self.popen_kwargs = {"stdin": subprocess.DEVNULL, "stdout": log, "stderr": subprocess.STDOUT, **configured}
+        try:
+            return await super().start()
+        finally:
+            self.popen_kwargs = configured
+            os.close(log)
 
     async def _start_forked(self, home: Path, account: str | None):
         if self.port == 0:
@@ -100,53 +116,72 @@ class ProeftuinSpawner(LocalProcessSpawner):
         def started(pid: int) -> None:
             self.proc, self.pid = None, pid  # poll/stop by pid, as after a hub restart
 
-        await spawn(Path(self.fork_server), argv, env, str(home), account, started, self.start_timeout)
+        log = self.server_log()
+        try:
+            await spawn(Path(self.fork_server), argv, env, str(home), account, started, self.start_timeout, log=log)
+        finally:
+            os.close(log)
         return (self.ip or "127.0.0.1", self.port)
 
     def prepare_home(self, home: Path, account_name: str | None) -> None:
-        """Create and seed the home; only missing files are copied, so a user's edits survive.
+        """Create the home (as root: the homes folder is root's) and seed it as the user (hub_seed), so links
+        the user planted in their home are only followed with the user's own rights.
 
         Runs in a thread: no hub database access here (home and account name are passed in)."""
         Path(self.homes_dir).mkdir(mode=0o711 if self.isolate else 0o700, parents=True, exist_ok=True)
         home.mkdir(mode=0o700, exist_ok=True)
-        account = ensure_system_user(account_name, home) if self.isolate else None
-        created: list[Path] = [home]
-        if self.seed_notebook and Path(self.seed_notebook).is_file():
-            created += _copy_missing(Path(self.seed_notebook), home / "Start hier.ipynb")
-        pilots = Path(self.pilots_dir) if self.pilots_dir else None
-        if pilots and pilots.is_dir():
-            for folder in sorted(p for p in pilots.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
-                target = home / "pilots" / folder.name
-                for name in PILOT_FILES:
-                    if (folder / name).is_file():
-                        created += _copy_missing(folder / name, target / name)
-                if (folder / "data").is_dir() and not (target / "data").exists():
-                    (target / "data").symlink_to(folder / "data")  # read-only for the user: shared source data
-                    created.append(target / "data")
-        templates = Path(self.templates_dir) if self.templates_dir else None
-        if templates and templates.is_dir():
-            for kind in sorted(p for p in templates.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
-                if not (home / "sjablonen" / kind.name).exists():
-                    shutil.copytree(kind, home / "sjablonen" / kind.name)
-                    created += [home / "sjablonen", home / "sjablonen" / kind.name,
-                                *(home / "sjablonen" / kind.name).rglob("*")]
-        if account is not None:
-            for path in {p for p in created if p.exists() or p.is_symlink()}:
-                os.lchown(path, account.pw_uid, account.pw_gid)
-            for parent in {home / "pilots", home / "sjablonen"}:
-                if parent.is_dir():
-                    os.lchown(parent, account.pw_uid, account.pw_gid)
-            home.chmod(0o700)
+        if not stat.S_ISDIR(home.lstat().st_mode):
+            raise RuntimeError(f"{home} is not a folder")
+        request = {"home": str(home), "notebook": self.seed_notebook, "pilots_dir": self.pilots_dir,
+                   "templates_dir": self.templates_dir}
+        if not self.isolate:
+            for problem in seed_home(home, self.seed_notebook, self.pilots_dir, self.templates_dir):
+                self.log.warning("Seeding %s: skipped %s", home, problem)
+            return
+        account = ensure_system_user(account_name, home)
+        info = home.lstat()
+        if (info.st_uid, info.st_gid) != (account.pw_uid, account.pw_gid):
+            os.lchown(home, account.pw_uid, account.pw_gid)
+        os.chmod(home, 0o700, follow_symlinks=False)
+        done = subprocess.run(  # noqa: S603 (fixed argv: the platform's Python and our own script)
+            [str(Path(self.bin_dir) / "python"), "-I", "-S", hub_seed.__file__, json.dumps(request)],
+            user=account.pw_uid, group=account.pw_gid, extra_groups=[], cwd=home, env={"LANG": "C.UTF-8"},
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0 or done.stderr:
+            self.log.warning("Seeding %s as %s: %s", home, account_name, done.stderr.strip()[-1000:])
+
+    def server_log(self) -> int:
+        """A descriptor on the server's own log (the hub's private folder, root-only): a server never holds the
+        hub's log, nor any other descriptor of the platform's."""
+        folder = Path(self.server_logs_dir)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return os.open(folder / f"{self.user.name}.log",
+                       os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
 
     def make_preexec_fn(self, name):
+        enter_limits = hub_limits.prepare_for_spawner(self)  # makes the user's cgroup now; the child enters it
         if self.isolate:
-            return set_user_setuid(system_username(name))
+            drop = set_user_setuid(system_username(name))
+
+            def preexec_isolated():
+                enter_limits()  # as root, before dropping privileges: the server and all it starts are inside
+                drop()
+
+            return preexec_isolated
         home = str(self.home_dir)
 
         def preexec():
+            enter_limits()
             os.chdir(home)
 
         return preexec
+
+    async def run_post_stop_hook(self):
+        """After every stop, also of a server that died by itself: kill what is left in the user's cgroup
+        (kernels, background processes) and remove it. No user process outlives its server."""
+        await maybe_future(super().run_post_stop_hook())
+        if not await asyncio.to_thread(hub_limits.release_for_spawner, self):
+            self.log.warning("Processes of %s's server were still running after SIGKILL", self.user.name)
 
     def get_args(self):
         args = [*super().get_args(), *(f"--ServerApp.jpserver_extensions={name}=False" for name in DISABLED_EXTENSIONS),
@@ -176,11 +211,3 @@ class ProeftuinSpawner(LocalProcessSpawner):
         env["PROEFTUIN_HOME"] = str(self.home_dir / ".proeftuin")  # never the platform's state folder
         env["PROEFTUIN_PILOTS_DIR"] = str(self.home_dir / "pilots")
         return env
-
-
-def _copy_missing(source: Path, target: Path) -> list[Path]:
-    if target.exists():
-        return []
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(source, target)
-    return [target.parent, target]

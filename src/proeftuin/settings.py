@@ -13,7 +13,9 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
+from proeftuin import hub_limits
 from proeftuin.errors import ConfigError
 
 CONFIG_FILENAME = "proeftuin.yaml"
@@ -96,6 +98,31 @@ class OidcSettings(_Strict):
     admin_groups: list[str] = Field(default_factory=list, description="Group claim values that make a hub admin.")
 
 
+class HubLimits(_Strict):
+    """Per notebook server (JupyterLab, its kernels, terminals and every process they start, together);
+    enforced with cgroups where the machine has them, see proeftuin.hub_limits. The defaults fit a
+    2-core, 24 GiB machine: a few people computing at once, with room left for the hub and the services."""
+
+    memory: int = Field(hub_limits.DEFAULT_MEMORY, description="Bytes, written as 4G or 512M (G = GiB); 0 = no limit.")
+    cpu: float = Field(hub_limits.DEFAULT_CPU, description="CPUs' share: 1 = one CPU, 0.5 = half of one; 0 = no limit.")
+
+    @field_validator("memory", mode="before")
+    @classmethod
+    def _memory(cls, value: object) -> int:
+        try:
+            return hub_limits.parse_memory(value)
+        except ValueError as exc:
+            raise PydanticCustomError("geheugen", str(exc)) from None
+
+    @field_validator("cpu", mode="before")
+    @classmethod
+    def _cpu(cls, value: object) -> float:
+        try:
+            return hub_limits.parse_cpu(value)
+        except ValueError as exc:
+            raise PydanticCustomError("cpu", str(exc)) from None
+
+
 class HubSettings(_Strict):
     """JupyterHub: one login for notebooks, MLflow, the gallery and the docs (`proeftuin up`)."""
 
@@ -111,6 +138,7 @@ class HubSettings(_Strict):
     public_url: str | None = Field(None, description="Where people reach the hub (https://...); empty: http://host:port.")
     ports: HubPorts = HubPorts()
     oidc: OidcSettings = OidcSettings()
+    limits: HubLimits = HubLimits()
 
 
 class Settings(_Strict):
