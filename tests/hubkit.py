@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -300,3 +301,34 @@ def remove_project(project: Path, accounts: tuple[str, ...] = ()) -> None:
         print(f"hub test folder kept: {project}")
     else:
         shutil.rmtree(project, ignore_errors=True)
+
+
+@contextmanager
+def running_platform(prefix: str, accounts: tuple[str, ...] = (), **options):
+    """A started `Platform` in a new project folder (yields it and `up`'s output); stopped and removed after,
+    with the system accounts of `accounts`. `options` go to `Platform` (pilots, hub_settings)."""
+    project = new_project(prefix)
+    hub = Platform(project, **options)
+    try:
+        output = hub.start()
+        yield hub, output
+    finally:
+        hub.stop()
+        remove_project(project, accounts)
+
+
+def admin_and_members(hub: Platform, members: dict[str, str]) -> tuple[Browser, dict[str, Browser]]:
+    """The admin, logged in with an API token, and each member (name -> organisation) signed up, approved
+    through the approval page, logged in and holding an API token."""
+    admin = Browser(hub.url)
+    assert admin.login("beheerder", hub.admin_password()).status_code == 302, hub.hub_log()
+    admin.new_token("beheerder")
+    people = {}
+    for name, organisation in members.items():
+        person = Browser(hub.url)
+        assert person.sign_up(name, organisation).status_code == 200
+        assert approve(admin, name).status_code in (200, 302)
+        assert person.login(name, PASSWORD).status_code == 302, hub.hub_log()
+        person.new_token(name)
+        people[name] = person
+    return admin, people

@@ -35,6 +35,7 @@ from hubkit import (
     proc_uids,
     remove_project,
     run_in_kernel,
+    running_platform,
     server_pid,
     start_server,
     stop_server,
@@ -74,14 +75,8 @@ for secret in SECRETS:
 
 @pytest.fixture(scope="module")
 def platform():
-    project = new_project("proeftuin-hub-")
-    hub = Platform(project)
-    try:
-        output = hub.start()
-        yield hub, output
-    finally:
-        hub.stop()
-        remove_project(project, (KORTRIJK, WAREGEM))
+    with running_platform("proeftuin-hub-", (KORTRIJK, WAREGEM)) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,10 @@ from hubkit import (
     PASSWORD,
     Browser,
     Platform,
+    admin_and_members,
     approve,
-    new_project,
     page_xsrf,
-    remove_project,
+    running_platform,
     start_server,
     wait_until,
 )
@@ -32,31 +32,18 @@ ACCOUNTS = (MEMBER, *APPLICANTS)
 
 @pytest.fixture(scope="module")
 def hub():
-    project = new_project("proeftuin-approval-")
-    platform = Platform(project)
-    try:
-        platform.start()
+    with running_platform("proeftuin-approval-", ACCOUNTS) as (platform, _):
         yield platform
-    finally:
-        platform.stop()
-        remove_project(project, ACCOUNTS)
 
 
 @pytest.fixture(scope="module")
 def people(hub):
     """The admin (logged in, with an API token), an approved Menen member, and five applicants."""
-    admin = Browser(hub.url)
-    assert admin.login("beheerder", hub.admin_password()).status_code == 302, hub.hub_log()
-    admin.new_token("beheerder")
-    member = Browser(hub.url)
-    assert member.sign_up(MEMBER, "menen").status_code == 200
-    assert approve(admin, MEMBER).status_code == 302
-    assert member.login(MEMBER, PASSWORD).status_code == 302
-    member.new_token(MEMBER)
+    admin, members = admin_and_members(hub, {MEMBER: "menen"})
     for name, organisation in APPLICANTS.items():
         response = Browser(hub.url).sign_up(name, organisation)
         assert response.status_code == 200 and "beheerder" in response.text, response.text
-    return admin, member
+    return admin, members[MEMBER]
 
 
 def stored(hub: Platform) -> tuple[list[tuple], list[tuple]]:

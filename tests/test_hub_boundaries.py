@@ -17,15 +17,12 @@ from pathlib import Path
 import pytest
 from hubkit import (
     IS_ROOT,
-    PASSWORD,
-    Browser,
     Platform,
-    approve,
+    admin_and_members,
     mlflow_api,
-    new_project,
     proc_uids,
-    remove_project,
     run_in_kernel,
+    running_platform,
     start_server,
     stop_server,
     wait_until,
@@ -45,30 +42,14 @@ pytestmark = [pytest.mark.timeout(600),
 
 @pytest.fixture(scope="module")
 def platform():
-    project = new_project("proeftuin-boundaries-")
-    hub = Platform(project, hub_settings=json.loads(os.environ.get("PT_TEST_HUB", "{}")))
-    try:
-        hub.start()
+    with running_platform("proeftuin-boundaries-", (OWNER, ATTACKER)) as (hub, _):
         yield hub
-    finally:
-        hub.stop()
-        remove_project(project, (OWNER, ATTACKER))
 
 
 @pytest.fixture(scope="module")
 def people(platform):
-    admin = Browser(platform.url)
-    assert admin.login("beheerder", platform.admin_password()).status_code == 302
-    admin.new_token("beheerder")
-    users = {}
-    for name, org in ((OWNER, "kortrijk"), (ATTACKER, "menen")):
-        person = Browser(platform.url)
-        assert person.sign_up(name, org).status_code == 200
-        assert approve(admin, name).status_code in (200, 302)
-        assert person.login(name, PASSWORD).status_code == 302
-        person.new_token(name)
-        users[name] = person
-    owner, attacker = users[OWNER], users[ATTACKER]
+    admin, members = admin_and_members(platform, {OWNER: "kortrijk", ATTACKER: "menen"})
+    owner, attacker = members[OWNER], members[ATTACKER]
     experiment = mlflow_api(owner, "POST", "experiments/create", json={"name": "kortrijk-eigen-werk"})
     assert experiment.status_code == 200, experiment.text
     start_server(attacker, ATTACKER)

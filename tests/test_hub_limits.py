@@ -28,13 +28,10 @@ import pytest
 import yaml
 from hubkit import (
     IS_ROOT,
-    PASSWORD,
     Browser,
-    Platform,
-    approve,
-    new_project,
+    admin_and_members,
     proc_field,
-    remove_project,
+    running_platform,
     server_pid,
     start_server,
     stop_server,
@@ -384,31 +381,16 @@ class Kernel:
 
 @pytest.fixture(scope="module")
 def limited_hub():
-    project = new_project("proeftuin-limits-")
-    hub = Platform(project, hub_settings={"limits": {"memory": "1G", "cpu": 0.5}})
-    try:
-        output = hub.start()
-        yield hub, output
-    finally:
-        hub.stop()
-        remove_project(project, (ANNE, BRAM))
+    with running_platform("proeftuin-limits-", (ANNE, BRAM), hub_settings={"limits": {"memory": "1G", "cpu": 0.5}}) \
+            as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
 def two_users(limited_hub):
     """Anne (Menen) and Bram (Avelgem), signed up and approved, each with a running server."""
     hub, _ = limited_hub
-    admin = Browser(hub.url)
-    assert admin.login("beheerder", hub.admin_password()).status_code == 302, hub.hub_log()
-    admin.new_token("beheerder")
-    users = {}
-    for name, org in ((ANNE, "menen"), (BRAM, "avelgem")):
-        person = Browser(hub.url)
-        assert person.sign_up(name, org).status_code == 200
-        assert approve(admin, name).status_code == 302
-        assert person.login(name, PASSWORD).status_code == 302, hub.hub_log()
-        person.new_token(name)
-        users[name] = person
+    admin, users = admin_and_members(hub, {ANNE: "menen", BRAM: "avelgem"})
     start_server(users[ANNE], ANNE)  # from the fork server
     fork_server = hub.fork_server_pid()
     assert fork_server is not None and proc_field(server_pid(admin, ANNE), "PPid") == fork_server

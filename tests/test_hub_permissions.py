@@ -63,6 +63,12 @@ async def fetch(api_path: str):
         return {"registered_model": {"name": args["name"], "tags": MODELS[args["name"]]}}
     if endpoint.startswith("logged-models/") and endpoint.split("/", 1)[1] in LOGGED_MODELS:
         return {"model": {"info": {"experiment_id": LOGGED_MODELS[endpoint.split("/", 1)[1]]}}}
+    if endpoint in ("experiments/search", "registered-models/search"):  # two a page, to follow next_page_token
+        items = [{"name": e["name"]} for e in EXPERIMENTS.values()] if endpoint.startswith("experiments") else \
+            [{"name": name} for name in MODELS]
+        start = int(args.get("page_token", 0))
+        page = {"experiments" if endpoint.startswith("experiments") else "registered_models": items[start:start + 2]}
+        return {**page, "next_page_token": str(start + 2)} if start + 2 < len(items) else page
     return None
 
 
@@ -270,8 +276,85 @@ def test_a_model_version_may_only_come_from_a_model_one_may_change(policy):
             status=403)
     refused(policy, MENEN, "POST", path, {"name": "kortrijk-model", "source": "models:/m-m", "model_id": "m-m"},
             status=403)
-    mine = {"name": "menen-model", "source": "models:/m-m", "model_id": "m-m", "run_id": "rk"}
+    mine = {"name": "menen-model", "source": "models:/m-m", "model_id": "m-m", "run_id": "rm"}
     assert forwarded(send(policy, MENEN, "POST", path, mine)) == mine
+
+
+LOOK_ALIKES = [  # a pilot's slug (Menen is in neither pilot), another organisation's model or experiment
+    "Kennisbank", "KENNISBANK", "kennisbank ", " kennisbank", "kennisbank\u00a0", "k\u0435nnisbank",  # Cyrillic е
+    "kennisb\u0430nk", "\u041a\u0435nnisbank", "kennisb\u03b1nk",  # Cyrillic а, К; Greek α
+    "\uff4b\uff45\uff4e\uff4e\uff49\uff53\uff42\uff41\uff4e\uff4b",  # full width
+    "Vragenrouter", "vrag\u0435nr\u043euter", "Kortrijk-Model", "kortrijk-m\u043edel", "KORTRIJK-VERKENNING",
+    "kortrijk-verkenning\u3000",
+]
+INVISIBLE = ["kennisbank\t", "kennisbank\u200b", "\ufeffkennisbank", "kennis\u200dbank", "kennisbank\n",
+             "\u202ekennisbank", "menen-nieuw\u200b", "menen\u00adnieuw", "menen\x00", "menen\ue000"]
+
+
+def new_name_writes(name: str) -> list[tuple[str, dict]]:
+    return [(f"{API}/experiments/create", {"name": name}), (f"{API}/registered-models/create", {"name": name}),
+            (f"{API}/registered-models/rename", {"name": "menen-model", "new_name": name}),
+            (f"{AJAX}/experiments/update", {"experimentId": "2", "newName": name})]
+
+
+@pytest.mark.parametrize("name", LOOK_ALIKES)
+def test_names_that_look_like_a_pilot_or_another_organisations_name_are_refused(policy, name):
+    for path, body in new_name_writes(name):
+        refused(policy, MENEN, "POST", path, body, status=403, match="lijkt in MLflow op .*kies een duidelijk andere")
+
+
+@pytest.mark.parametrize("name", INVISIBLE)
+def test_names_with_invisible_or_control_characters_are_refused(policy, name):
+    for who in (MENEN, ADMIN):
+        for path, body in new_name_writes(name):
+            refused(policy, who, "POST", path, body, status=400, match="onzichtbaar teken of stuurteken")
+
+
+def test_look_alikes_of_a_pilot_are_refused_to_its_participants_too_but_not_its_own_name(policy):
+    for path, body in ((f"{API}/experiments/create", {"name": "Kennisbank"}),
+                       (f"{API}/registered-models/create", {"name": "kennisb\u0430nk"}),
+                       (f"{API}/registered-models/rename", {"name": "kortrijk-model", "new_name": "Kennisbank "}),
+                       (f"{API}/experiments/update", {"experiment_id": "1", "new_name": "KENNISBANK"})):
+        refused(policy, KORTRIJK, "POST", path, body, status=403, match="gebruik precies 'kennisbank'")
+    created = forwarded(send(policy, KORTRIJK, "POST", f"{API}/experiments/create", {"name": "kennisbank"}))
+    assert created["name"] == "kennisbank"
+    assert send(policy, ADMIN, "POST", f"{API}/registered-models/create", {"name": "Kennisbank"}).body  # admins may
+
+
+def test_look_alikes_of_ones_own_names_and_distinct_names_pass(policy):
+    for name in ("Menen-Model", "menen-m\u043edel", "kennisbank-menen", "kennis bank", "kennisbanken", "Menen Nieuw"):
+        assert forwarded(send(policy, MENEN, "POST", f"{API}/registered-models/create", {"name": name}))["name"] == name
+        assert forwarded(send(policy, MENEN, "POST", f"{API}/experiments/update",
+                              {"experiment_id": "2", "new_name": name}))["new_name"] == name
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    (f"{API}/logged-models", {"experiment_id": "2", "name": "m", "source_run_id": "rk"}),
+    (f"{AJAX}/logged-models", {"experimentId": "2", "sourceRunId": "rk"}),
+    (f"{API}/logged-models", {"experiment_id": "2", "source_run_id": "onbekend"}),
+    (f"{API}/runs/outputs", {"run_id": "rm", "models": [{"model_id": "m-k", "step": 0}]}),
+    (f"{API}/runs/outputs", {"run_id": "rm", "models": [{"model_id": "m-m"}, {"modelId": "m-k"}]}),
+    (f"{API}/model-versions/create", {"name": "menen-model", "source": "models:/m-m", "model_id": "m-m",
+                                      "run_id": "rk"}),
+    (f"{API}/model-versions/create", {"name": "menen-model", "source": "runs:/rk/model", "runId": "rk"}),
+])
+def test_a_link_into_another_organisations_run_or_model_is_refused(policy, path, body):
+    refused(policy, MENEN, "POST", path, body, status=403, match="niet wijzigen")
+
+
+def test_links_into_ones_own_work_and_model_inputs_pass(policy):
+    created = forwarded(send(policy, MENEN, "POST", f"{API}/logged-models",
+                             {"experiment_id": "2", "name": "m", "source_run_id": "rm"}))
+    assert created["source_run_id"] == "rm"
+    assert forwarded(send(policy, KORTRIJK, "POST", f"{API}/logged-models",
+                          {"experiment_id": "1", "source_run_id": "rk"}))["source_run_id"] == "rk"
+    output = forwarded(send(policy, MENEN, "POST", f"{API}/runs/outputs",
+                            {"run_id": "rm", "models": [{"model_id": "m-m", "step": 1}]}))
+    assert output["models"] == [{"model_id": "m-m", "step": 1}]
+    used = forwarded(send(policy, MENEN, "POST", f"{API}/runs/log-inputs",
+                          {"run_id": "rm", "models": [{"model_id": "m-k"}]}))  # using a model is reading it
+    assert used["models"] == [{"model_id": "m-k"}]
+    assert forwarded(send(policy, ADMIN, "POST", f"{API}/logged-models", {"experiment_id": "2", "source_run_id": "rk"}))
 
 
 def test_runs_carry_the_hubs_identity(policy):

@@ -10,7 +10,15 @@ only to members of the owning and participating organisations (and admins):
   experiment with the model's name;
 - runs, logged models and artifacts: the experiment they belong to;
 - a new name (a created experiment or model, a rename, an experiment update) may not be one that
-  belongs to others: a pilot's slug, another organisation's model or experiment.
+  belongs to others: a pilot's slug, another organisation's model or experiment; nor one that only
+  looks like such a name in the MLflow UI (`name_key`: NFKC, case, surrounding and repeated whitespace,
+  invisible format characters, Cyrillic and Greek look-alike letters). A look-alike of a pilot's slug is
+  refused to every member, participants too (they use the slug itself); a name with a control or format
+  character (tab, zero-width space, BOM, ...) is refused outright;
+- links a write makes besides its target (LINKS) need write rights on what they link to: a logged model's
+  `source_run_id`, a run's output models (`runs/outputs`), a model version's `run_id` and `model_id`. A
+  run's input models (`runs/log-inputs`) do not: using a model that everyone may read is reading it, and
+  the link is stored on the user's own run.
 
 Runs get the tags `proeftuin.user` (the hub user) and `proeftuin.organisation` (one of the user's
 organisations) set here, so a run cannot be logged in someone else's name. A hub service (the gallery,
@@ -46,6 +54,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -87,6 +96,15 @@ WRITES: dict[str, tuple[str, str]] = {
     **{f"mlflow-artifacts/mpu/{verb}/<path:artifact_path>": (ARTIFACT, "artifact_path") for verb in (
         "create", "complete", "abort")},
 }
+RENAMES = {"mlflow/experiments/update", "mlflow/registered-models/rename"}  # their `new_name` is a new name
+# Links a write makes besides its target: route -> [(kind, field)], where field "a[].b" is `b` of every item of
+# the list `a`. Each linked object needs write rights too: a link is shown on the linked object's page (its
+# lineage), so it would change another organisation's work. See the module docstring for what is not a link.
+LINKS: dict[str, list[tuple[str, str]]] = {
+    "mlflow/logged-models": [(RUN, "source_run_id")],
+    "mlflow/runs/outputs": [(LOGGED_MODEL, "models[].model_id")],
+    "mlflow/model-versions/create": [(RUN, "run_id"), (LOGGED_MODEL, "model_id")],
+}
 READS = {  # POST routes that only read
     "mlflow/runs/search", "mlflow/experiments/search", "mlflow/experiments/search-datasets",
     "mlflow/logged-models/search", "mlflow/registered-models/get-latest-versions", "mlflow/traces/search",
@@ -105,6 +123,20 @@ QUERY_ON_WRITE = ("Een MLflow-wijziging draagt haar velden in de JSON-body, niet
 BODY_ON_READ = "Een leesopdracht ({method}) heeft geen body: zet de velden in het adres (?veld=waarde) of gebruik POST."
 ADMIN_ONLY = "Deze bewerking ({endpoint}) is in de Proeftuin alleen voor beheerders."
 NO_ORGANISATION = "Je account hoort bij geen organisatie; vraag een beheerder je toe te voegen."
+INVISIBLE_IN_NAME = ("De naam {name} bevat een onzichtbaar teken of stuurteken ({char}); typ de naam opnieuw met "
+                     "gewone letters, cijfers, spaties, '-' of '_'.")
+LOOKS_LIKE = ("De naam '{name}' lijkt in MLflow op '{other}', die hoort bij {owners} (jij: {mine}); kies een "
+              "duidelijk andere naam voor {what}.")
+LOOKS_LIKE_PILOT = ("De naam '{name}' lijkt in MLflow op die van de pilot '{other}'; gebruik precies '{other}' als "
+                    "je het werk van de pilot bedoelt (als je organisatie eraan deelneemt), of kies een duidelijk "
+                    "andere naam voor {what}.")
+# Cyrillic and Greek letters that look like Latin ones (after casefold), for `name_key`.
+CONFUSABLES = str.maketrans({
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "і": "i", "к": "k", "м": "m",
+    "т": "t", "һ": "h", "н": "h", "в": "b", "ѕ": "s", "ј": "j", "ԁ": "d", "ӏ": "l", "ı": "i",
+    "α": "a", "ε": "e", "ο": "o", "ρ": "p", "χ": "x", "υ": "y", "γ": "y", "ι": "i", "κ": "k", "μ": "m",
+    "τ": "t", "η": "h", "β": "b", "ν": "v",
+})
 
 
 @dataclass(frozen=True)
@@ -332,6 +364,24 @@ def _multipart_file(fields: dict[str, Any]) -> None:
                      "multipart path has no plain file name")
 
 
+# --- names that look alike -----------------------------------------------------------------------------
+
+def name_key(name: str) -> str:
+    """What a name looks like in the MLflow UI: NFKC, invisible format characters (Unicode Cf) gone, casefolded,
+    Cyrillic and Greek look-alikes as Latin letters, whitespace stripped at the ends and collapsed inside."""
+    text = unicodedata.normalize("NFKC", name)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf").casefold().translate(CONFUSABLES)
+    return " ".join(text.split())
+
+
+def _refuse_invisible(name: str) -> None:
+    """A name with a control, format, private-use or unassigned character (Unicode category C) is refused."""
+    for char in name:
+        if unicodedata.category(char).startswith("C"):
+            raise Denied(INVISIBLE_IN_NAME.format(name=json.dumps(name, ensure_ascii=True), char=f"U+{ord(char):04X}"),
+                         400, f"name with character U+{ord(char):04X}")
+
+
 # --- who owns what --------------------------------------------------------------------------------------
 
 def _str(value: Any) -> str | None:
@@ -353,6 +403,15 @@ def _orgs_from_tags(tags: dict[str, str]) -> set[str]:
     if tags.get(TAG_OWNER):
         orgs.add(tags[TAG_OWNER].strip())
     return orgs
+
+
+def _linked(fields: dict[str, Any], path: str) -> list[str]:
+    """The values a LINKS field names: "source_run_id", or "models[].model_id" (each item's `model_id`)."""
+    if "[]." not in path:
+        return [value] if (value := _str(fields.get(path))) is not None else []
+    outer, inner = path.split("[].", 1)
+    items = fields.get(outer) or []
+    return [value for item in items if isinstance(item, dict) and (value := _str(item.get(inner))) is not None]
 
 
 def _mine(who: Identity) -> str:
@@ -416,6 +475,8 @@ class Policy:
             if not who.admin:
                 await self._check_fields(who, route.endpoint, fields)
                 fields = self._stamp_run(who, route.endpoint, fields)
+            elif route.endpoint in RENAMES and fields.get("new_name"):
+                _refuse_invisible(str(fields["new_name"]))
         return Forward(quote(canonical), json.dumps(fields).encode(), JSON)
 
     async def _require(self, who: Identity, kind: str, key: Any) -> None:
@@ -478,14 +539,49 @@ class Policy:
         return _orgs_from_tags(_tags((experiment.get("experiment") or {}).get("tags")))
 
     async def _claim(self, who: Identity, name: str, what: str) -> set[str] | None:
-        """A new name must not be one that belongs to others (a pilot's slug decides what the gallery serves).
-        Returns who the name belongs to (None: nobody yet)."""
+        """A new name must not be one that belongs to others (a pilot's slug decides what the gallery serves), nor
+        look like one in the MLflow UI (`name_key`), nor hold an invisible or control character. Returns who the
+        name itself belongs to (None: nobody yet)."""
+        _refuse_invisible(name)
         orgs = await self._name_orgs(name)
-        if orgs is not None and not who.admin and not (who.organisations & orgs):
+        if who.admin:
+            return orgs
+        if orgs is not None and not (who.organisations & orgs):
             owners = ", ".join(sorted(orgs)) or "de beheerders"
             raise Denied(f"De naam '{name}' hoort bij {owners} (jij: {_mine(who)}); kies een andere naam voor {what}.",
                          reason=f"name {name!r} belongs to {owners}")
+        key = name_key(name)
+        for slug in self.pilots():
+            if slug != name and name_key(slug) == key:
+                raise Denied(LOOKS_LIKE_PILOT.format(name=name, other=slug, what=what),
+                             reason=f"name {name!r} looks like the pilot {slug!r}")
+        for other in await self._names_like(key):
+            if other == name:
+                continue
+            others = await self._name_orgs(other)
+            if others is not None and not (who.organisations & others):
+                owners = ", ".join(sorted(others)) or "de beheerders"
+                raise Denied(LOOKS_LIKE.format(name=name, other=other, owners=owners, mine=_mine(who), what=what),
+                             reason=f"name {name!r} looks like {other!r} of {owners}")
         return orgs
+
+    async def _names_like(self, key: str) -> set[str]:
+        """The existing experiments and registered models (deleted experiments too: MLflow keeps their names)
+        whose name looks like `key`. (`fetch` raises when MLflow does not answer; the real-hub attack test has a
+        look-alike of an existing name, so a listing that stops working fails there.)"""
+        found: set[str] = set()
+        for listing, field_name, extra in (("experiments/search", "experiments", "&view_type=3"),  # ViewType.ALL
+                                           ("registered-models/search", "registered_models", "")):
+            token = ""
+            while True:
+                page = await self.fetch(f"{listing}?max_results=1000{extra}"
+                                        + (f"&page_token={quote(token, safe='')}" if token else "")) or {}
+                found |= {str(item.get("name", "")) for item in page.get(field_name) or []
+                          if name_key(str(item.get("name", ""))) == key}
+                token = page.get("next_page_token") or ""
+                if not token:
+                    break
+        return found
 
     async def _create_experiment(self, who: Identity, fields: dict[str, Any]) -> dict[str, Any]:
         name = str(fields.get("name", ""))
@@ -521,7 +617,7 @@ class Policy:
 
     async def _check_fields(self, who: Identity, endpoint: str, fields: dict[str, Any]) -> None:
         """What a write names besides its target: new names, tags that decide rights, a version's source."""
-        if endpoint in ("mlflow/experiments/update", "mlflow/registered-models/rename") and fields.get("new_name"):
+        if endpoint in RENAMES and fields.get("new_name"):
             what = "dit experiment" if "experiments" in endpoint else "dit model"
             await self._claim(who, str(fields["new_name"]), what)
         protected = endpoint.endswith(("/set-experiment-tag", "/delete-experiment-tag")) or \
@@ -537,17 +633,19 @@ class Policy:
                              reason=f"{TAG_USER} of someone else")
             if TAG_ORG in tags and tags[TAG_ORG] not in who.organisations:
                 raise Denied(f"De tag {TAG_ORG} moet een van je eigen organisaties zijn.", reason=f"{TAG_ORG} not mine")
+        for kind, path in LINKS.get(endpoint, []):
+            for value in _linked(fields, path):
+                await self._require(who, kind, value)
         if endpoint == "mlflow/model-versions/create":
             await self._check_version_source(who, fields)
 
     async def _check_version_source(self, who: Identity, fields: dict[str, Any]) -> None:
         """MLflow tags the logged model a version comes from (`mlflow.modelVersions`): that model must be one
-        the user may change, named by `model_id` or through another registered version (`models:/name/1`)."""
+        the user may change, named by `model_id` (LINKS) or through another registered version (`models:/name/1`),
+        whose run and logged model MLflow then links."""
         from mlflow.exceptions import MlflowException
         from mlflow.store.artifact.utils.models import _parse_model_uri
 
-        if fields.get("model_id"):
-            await self._require(who, LOGGED_MODEL, fields["model_id"])
         source = str(fields.get("source", ""))
         parsed = urlparse(source)
         if parsed.scheme == "models" and not parsed.netloc:

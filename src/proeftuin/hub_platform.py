@@ -197,13 +197,21 @@ def wait_for_socket(hub: HubContext, process: subprocess.Popen, timeout: float) 
 
 
 def stop_user_processes(hub: HubContext) -> list[int]:
-    """End every process of a Proeftuin user account (pt-*) still running while the platform is down: nothing
-    a notebook started outlives the platform, and nothing is waiting when `up` starts its services."""
+    """End every process of this platform's user accounts (pt-<name> for each home) still running while the
+    platform is down: nothing a notebook started outlives the platform, and nothing is waiting when `up`
+    starts its services (among them the training MLflow on loopback TCP)."""
     import pwd
 
-    if not hub.isolate:
+    if not hub.isolate or not hub.homes_dir.is_dir():
         return []
-    uids = {u.pw_uid for u in pwd.getpwall() if u.pw_name.startswith(SYSTEM_PREFIX) and u.pw_uid != 0}
+    uids = set()
+    for home in hub.homes_dir.iterdir():
+        try:
+            account = pwd.getpwnam(f"{SYSTEM_PREFIX}{home.name}")
+        except KeyError:
+            continue
+        if account.pw_uid != 0:
+            uids.add(account.pw_uid)
     stopped = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():

@@ -25,14 +25,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated, UserNotAllowed
+from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated, UserNotAllowed
 from jupyterhub.utils import url_path_join
 from tornado import httpclient, web
 from tornado.httputil import HTTPHeaders
 from tornado.netutil import DefaultLoopResolver, Resolver
 
 from proeftuin.hub import SERVICE_PREFIX, HubContext, prepare_service_process
-from proeftuin.hub_permissions import METHOD_OVERRIDE_HEADERS, Denied, Forward, Identity, Policy, reads_body
+from proeftuin.hub_permissions import (
+    METHOD_OVERRIDE_HEADERS,
+    READ_METHODS,
+    Denied,
+    Forward,
+    Identity,
+    Policy,
+    reads_body,
+)
 
 log = logging.getLogger("proeftuin.hub_proxy")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
@@ -45,7 +53,8 @@ BACKEND = "http://localhost"
 MAX_BODY = 2 * 1024**3
 MAX_CHECKED_BODY = 32 * 1024**2  # an MLflow API write, read whole for the permission check; others stream
 _ABORT = object()  # the client went away before its request body was complete
-USER_CACHE_SECONDS = 30
+USER_CACHE_SECONDS = 30  # a user's organisations, for reads only: every write asks the hub afresh
+TOKEN_CACHE_SECONDS = 3  # the hub's answer to "whose token is this": a revoked token stops working this soon
 DOCS_REBUILD_SECONDS = 3600
 
 
@@ -70,9 +79,11 @@ class Directory:
         self.organisations = organisations
         self._cache: dict[str, tuple[float, Identity]] = {}
 
-    async def identity(self, model: dict[str, Any]) -> Identity | None:
+    async def identity(self, model: dict[str, Any], fresh: bool = False) -> Identity | None:
         """A user: their organisations and admin flag. A hub service's token (the gallery, the docs builder): a
-        reader, with no organisation, that can write nothing."""
+        reader, with no organisation, that can write nothing. `fresh`: ask the hub now (every write, so an
+        admin's change of organisation or a revocation counts from the very next write); otherwise an answer
+        of at most USER_CACHE_SECONDS may do (reads, which everyone logged in may do anyway)."""
         kind = model.get("kind", "user")
         if kind == "service":
             return Identity(f"service:{model['name']}", frozenset(), read_only=True)
@@ -80,13 +91,14 @@ class Directory:
             return None
         name = model["name"]
         cached = self._cache.get(name)
-        if cached and time.monotonic() - cached[0] < USER_CACHE_SECONDS:
+        if not fresh and cached and time.monotonic() - cached[0] < USER_CACHE_SECONDS:
             return cached[1]
         response = await httpclient.AsyncHTTPClient().fetch(
             url_path_join(self.hub_api_url, "users", name), headers={"Authorization": f"token {self.token}"},
             raise_error=False)
         if response.code != 200:
             log.warning("Could not look up user %s at the hub: HTTP %s", name, response.code)
+            self._cache.pop(name, None)
             return None
         user = json.loads(response.body)
         identity = Identity(name, frozenset(set(user.get("groups") or []) & self.organisations),
@@ -95,11 +107,27 @@ class Directory:
         return identity
 
 
+def layer_hub_auth() -> HubOAuth:
+    """The layer's one HubOAuth (JupyterHub's singleton, shared with the OAuth callback), caching the hub's
+    answer about a token for TOKEN_CACHE_SECONDS instead of JupyterHub's default 300 s: a token the admin
+    revoked (approval withdrawn) is refused within seconds."""
+    auth = HubOAuth.instance()
+    if auth.cache_max_age != TOKEN_CACHE_SECONDS:
+        auth.cache_max_age = TOKEN_CACHE_SECONDS
+        auth.cache.clear()
+        auth.cache.max_age = auth.cache.purge_interval = TOKEN_CACHE_SECONDS  # made from the default already
+    return auth
+
+
 class SignOnMixin(HubOAuthenticated):
     """Authenticate every request with the hub before anything else happens."""
 
     layer: Layer
     user_model: dict[str, Any] | None = None
+
+    @property
+    def hub_auth(self) -> HubOAuth:
+        return layer_hub_auth()
 
     def initialize(self, layer: Layer, **kwargs) -> None:
         self.layer = layer
@@ -172,7 +200,8 @@ class ProxyHandler(SignOnMixin, web.RequestHandler):
         layer, method = self.layer, self.request.method
         path = self._path = self.request.path[len(layer.prefix):] or "/"
         if layer.policy is not None:
-            self._who = await self.application.settings["directory"].identity(self.user_model)
+            self._who = await self.application.settings["directory"].identity(
+                self.user_model, fresh=method not in READ_METHODS)
             if self._who is None:
                 return self._deny(403, "Alleen ingelogde medewerkers kunnen MLflow gebruiken.")
             if reads_body(method, path):
@@ -375,7 +404,40 @@ class ProxyHandler(SignOnMixin, web.RequestHandler):
             start_response()
 
 
+class UnreadableDocsPath(web.HTTPError):
+    """A docs address that is no file name: not UTF-8 once decoded (`%c0%ae`, an overlong '.'), a NUL or other
+    control character, a backslash."""
+
+    message = ("Dit adres van de kennissite is niet leesbaar (ongeldige of gecodeerde tekens). Open de kennissite "
+               "via haar startpagina en volg de links.")
+
+    def __init__(self, why: str) -> None:
+        super().__init__(400, "unreadable docs path: %s", why)
+
+
 class DocsHandler(SignOnMixin, web.StaticFileHandler):
+    def decode_argument(self, value: bytes | None, name: str | None = None) -> str | None:
+        """The path below /services/docs/, decoded once: refused with 400 where it is no plain file name (tornado
+        would answer an overlong UTF-8 sequence in English, and a NUL with a 500 from the file system)."""
+        if value is None:
+            return None
+        try:
+            path = value.decode("utf-8") if isinstance(value, bytes) else value
+        except UnicodeDecodeError:
+            raise UnreadableDocsPath("not UTF-8") from None
+        if name is None and ("\\" in path or any(ord(c) < 32 or ord(c) == 127 for c in path)):  # the path
+            raise UnreadableDocsPath("backslash or control character")
+        return path
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        error = kwargs.get("exc_info", (None, None))[1]
+        if isinstance(error, UnreadableDocsPath):
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.finish(f"<!doctype html><html lang='nl'><meta charset='utf-8'><title>Kennissite</title>"
+                        f"<p>{error.message}</p></html>")
+            return
+        super().write_error(status_code, **kwargs)
+
     async def prepare(self):
         await super().prepare()
         if self._finished:

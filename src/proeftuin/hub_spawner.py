@@ -44,14 +44,15 @@ def system_username(hub_name: str) -> str:
 
 
 def ensure_system_user(name: str, home: Path) -> pwd.struct_passwd:
-    """The user's system account, created when missing (one useradd at a time: it locks /etc/passwd)."""
+    """The user's system account, created when missing (one useradd at a time: it locks /etc/passwd). No login
+    shell: the account exists only to run the user's server (terminals in JupyterLab use $SHELL)."""
     with _ACCOUNTS:
         try:
             return pwd.getpwnam(name)
         except KeyError:
             subprocess.run(  # noqa: S603 (fixed argv, validated name)
                 [shutil.which("useradd") or "/usr/sbin/useradd", "--no-create-home", "--home-dir", str(home),
-                 "--shell", "/bin/bash", "--user-group", "--comment", "Proeftuin-gebruiker", name],
+                 "--shell", "/usr/sbin/nologin", "--user-group", "--comment", "Proeftuin-gebruiker", name],
                 check=True, capture_output=True, text=True)
             return pwd.getpwnam(name)
 
@@ -142,7 +143,7 @@ class ProeftuinSpawner(LocalProcessSpawner):
         info = home.lstat()
         if (info.st_uid, info.st_gid) != (account.pw_uid, account.pw_gid):
             os.lchown(home, account.pw_uid, account.pw_gid)
-        os.chmod(home, 0o700, follow_symlinks=False)
+        home.chmod(0o700)  # a folder (checked above) in a folder only root may change
         done = subprocess.run(  # noqa: S603 (fixed argv: the platform's Python and our own script)
             [str(Path(self.bin_dir) / "python"), "-I", "-S", hub_seed.__file__, json.dumps(request)],
             user=account.pw_uid, group=account.pw_gid, extra_groups=[], cwd=home, env={"LANG": "C.UTF-8"},
