@@ -317,12 +317,14 @@ def running_platform(prefix: str, accounts: tuple[str, ...] = (), **options):
         remove_project(project, accounts)
 
 
-def admin_and_members(hub: Platform, members: dict[str, str]) -> tuple[Browser, dict[str, Browser]]:
-    """The admin, logged in with an API token, and each member (name -> organisation) signed up, approved
-    through the approval page, logged in and holding an API token."""
-    admin = Browser(hub.url)
-    assert admin.login("beheerder", hub.admin_password()).status_code == 302, hub.hub_log()
-    admin.new_token("beheerder")
+def admin_and_members(hub: Platform, members: dict[str, str],
+                      admin: Browser | None = None) -> tuple[Browser, dict[str, Browser]]:
+    """The admin, logged in with an API token (unless given), and each member (name -> organisation) signed
+    up, approved through the approval page, logged in and holding an API token."""
+    if admin is None:
+        admin = Browser(hub.url)
+        assert admin.login("beheerder", hub.admin_password()).status_code == 302, hub.hub_log()
+        admin.new_token("beheerder")
     people = {}
     for name, organisation in members.items():
         person = Browser(hub.url)

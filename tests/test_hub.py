@@ -130,6 +130,9 @@ def test_up_prints_address_and_admin_password_location(platform):
     assert password_file.stat().st_mode & 0o777 == 0o600
     if not IS_ROOT:
         assert "NIET van elkaar afgeschermd" in output
+    else:
+        assert "Afscherming: elke gebruiker een eigen account" in output and "proeftuin-galerij" in output
+        assert "Limieten per notebookserver: 4 GiB geheugen, 1 CPU (cgroup" in output
 
 
 def test_groups_are_the_organisations(platform, people):

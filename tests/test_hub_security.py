@@ -26,14 +26,13 @@ from urllib.parse import urlencode
 import pytest
 import yaml
 from hubkit import (
-    PASSWORD,
     Browser,
     Platform,
+    admin_and_members,
     approve,
     mlflow_api,
-    new_project,
     page_xsrf,
-    remove_project,
+    running_platform,
     wait_until,
 )
 
@@ -73,40 +72,19 @@ print("WORLD", json.dumps({"experiment_id": experiment, "run_id": run.info.run_i
 
 @pytest.fixture(scope="module")
 def platform():
-    project = new_project("proeftuin-security-")
-    hub = Platform(project)
-    try:
-        hub.start()
+    with running_platform("proeftuin-security-", (KORTRIJK, WAREGEM, MENEN, MOVED, REVOKED)) as (hub, _):
         yield hub
-    finally:
-        hub.stop()
-        remove_project(project, (KORTRIJK, WAREGEM, MENEN, MOVED, REVOKED))
 
 
 @pytest.fixture(scope="module")
 def people(platform) -> dict[str, Browser]:
-    admin = Browser(platform.url)
-    assert admin.login("beheerder", platform.admin_password()).status_code == 302, platform.hub_log()
-    admin.new_token("beheerder")
-    people = {"beheerder": admin}
-    for name, org in ((KORTRIJK, "kortrijk"), (WAREGEM, "waregem"), (MENEN, "menen")):
-        person = Browser(platform.url)
-        assert person.sign_up(name, org).status_code == 200
-        assert approve(admin, name).status_code in (200, 302)
-        assert person.login(name, PASSWORD).status_code == 302
-        person.new_token(name)
-        people[name] = person
-    return people
+    admin, members = admin_and_members(platform, {KORTRIJK: "kortrijk", WAREGEM: "waregem", MENEN: "menen"})
+    return {"beheerder": admin, **members}
 
 
 def join(hub: Platform, admin: Browser, name: str, organisation: str) -> Browser:
     """A colleague signed up, approved by the admin, logged in and holding an API token."""
-    person = Browser(hub.url)
-    assert person.sign_up(name, organisation).status_code == 200
-    assert approve(admin, name).status_code in (200, 302)
-    assert person.login(name, PASSWORD).status_code == 302
-    person.new_token(name)
-    return person
+    return admin_and_members(hub, {name: organisation}, admin)[1][name]
 
 
 def mlflow_client(hub: Platform, who: Browser, code: str, *args: str) -> str:

@@ -23,7 +23,9 @@ from proeftuin import hub_limits
 from proeftuin.errors import ProeftuinError
 from proeftuin.hub import (
     ENV_HUB_PORT,
+    GALLERY_ACCOUNT,
     HUB_CONFIG_FILE,
+    SERVICE_ACCOUNT,
     SERVICE_PREFIX,
     HubContext,
     ensure_admin_password,
@@ -275,6 +277,10 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
                         "notebooks draaien onder één account en kunnen elkaars bestanden, de hubdatabank en de "
                         "statusmap lezen. Gebruik dit alleen voor een proef met één team; start als root voor "
                         "afscherming.", fg="yellow", bold=True))
+    else:
+        say(f"Afscherming: elke gebruiker een eigen account (pt-<naam>); MLflow en de kennissite draaien als "
+            f"{SERVICE_ACCOUNT}, de galerij als {GALLERY_ACCOUNT}; MLflow en de galerij zijn alleen via "
+            "/services/... bereikbaar (Unix-sockets).")
     limits = ensure_limits(hub, say)  # before the hub and the fork server start: they use what it prepared
     env = {**os.environ, "PROEFTUIN_CONFIG": str(hub.config_file), ENV_HUB_PORT: str(hub.port),
            "PROEFTUIN_HOME": str(hub.settings.state_dir)}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from proeftuin import hub_limits
@@ -106,21 +106,14 @@ class HubLimits(_Strict):
     memory: int = Field(hub_limits.DEFAULT_MEMORY, description="Bytes, written as 4G or 512M (G = GiB); 0 = no limit.")
     cpu: float = Field(hub_limits.DEFAULT_CPU, description="CPUs' share: 1 = one CPU, 0.5 = half of one; 0 = no limit.")
 
-    @field_validator("memory", mode="before")
+    @field_validator("memory", "cpu", mode="before")
     @classmethod
-    def _memory(cls, value: object) -> int:
+    def _parse(cls, value: object, info: ValidationInfo) -> int | float:
+        parse = hub_limits.parse_memory if info.field_name == "memory" else hub_limits.parse_cpu
         try:
-            return hub_limits.parse_memory(value)
+            return parse(value)
         except ValueError as exc:
-            raise PydanticCustomError("geheugen", str(exc)) from None
-
-    @field_validator("cpu", mode="before")
-    @classmethod
-    def _cpu(cls, value: object) -> float:
-        try:
-            return hub_limits.parse_cpu(value)
-        except ValueError as exc:
-            raise PydanticCustomError("cpu", str(exc)) from None
+            raise PydanticCustomError("geheugen" if info.field_name == "memory" else "cpu", str(exc)) from None
 
 
 class HubSettings(_Strict):
