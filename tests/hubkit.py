@@ -202,18 +202,23 @@ def mlflow_api(who: Browser, method: str, endpoint: str, **kwargs) -> httpx.Resp
     return who.api(method, f"/services/mlflow/api/2.0/mlflow/{endpoint}", **kwargs)
 
 
+def execute_request(msg_id: str, code: str) -> str:
+    """A Jupyter `execute_request` message for a kernel's websocket channel."""
+    return json.dumps({
+        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test", "session": uuid.uuid4().hex,
+                   "version": "5.3", "date": ""},
+        "parent_header": {}, "metadata": {}, "channel": "shell",
+        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                    "allow_stdin": False, "stop_on_error": True}})
+
+
 async def _execute(ws_url: str, token: str, code: str, timeout: float) -> tuple[str, dict]:
     from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
 
     conn = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {token}"}))
     msg_id = uuid.uuid4().hex
-    conn.write_message(json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test", "session": uuid.uuid4().hex,
-                   "version": "5.3", "date": ""},
-        "parent_header": {}, "metadata": {}, "channel": "shell",
-        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                    "allow_stdin": False, "stop_on_error": True}}))
+    conn.write_message(execute_request(msg_id, code))
     output, reply, idle = [], None, False
     deadline = time.monotonic() + timeout
     while not (reply is not None and idle):
