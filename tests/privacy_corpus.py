@@ -248,7 +248,9 @@ class Entities:
                          f"referentie {r.randint(2019, 2025)}-{r.randint(1000000, 9999999)}",
                          f"klantnummer {r.randint(10**9, 10**10 - 1)}",
                          f"ondernemingsnummer 0{r.randint(200, 999)}.{r.randint(100, 999)}.{r.randint(100, 999)}",
-                         f"rijksregisternummer {self.rrn(valid=False)} (volgens u fout)",
+                         # an invalid number *without* a word saying it is a national number stays
+                         # (after "rijksregisternummer" even a mistyped one is removed: issue 13)
+                         f"dossiernummer {self.rrn(valid=False)} (volgens u fout)",
                          f"rekening {self.iban(valid=False)} die geweigerd werd"])
 
     def town(self) -> str:

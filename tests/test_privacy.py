@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,7 +93,8 @@ def test_names_without_cue_word_are_tagged(name):
 
 
 def test_names_after_cue_words_and_particles_mid_sentence():
-    assert scrub_text("Ik sprak met mevrouw Quaghebeur.") == "Ik sprak met mevrouw [NAAM]."
+    # the form of address belongs to the mention: it gives the gender away
+    assert scrub_text("Ik sprak met mevrouw Quaghebeur.") == "Ik sprak met [NAAM]."
     assert scrub_text("Het dossier van De Smet en El Amrani ligt klaar.") == "Het dossier van [NAAM] en [NAAM] ligt klaar."
 
 
@@ -243,7 +245,9 @@ def test_real_text_name_precision_against_reviewed_labels():
     tp = fp = 0
     for row in real_sample().itertuples():
         for kind, s, e in scrubber.find(row.question):
-            if verdict.get((row.doc_id, kind, row.question[s:e])) == "TP":
+            # a name now takes its form of address with it: 'de heer Stoltenberg' is the reviewed 'Stoltenberg'
+            found = re.sub(r"^(?:de heer|mevrouw|meneer) ", "", row.question[s:e])
+            if verdict.get((row.doc_id, kind, found)) == "TP":
                 tp += 1
             else:
                 fp += 1

@@ -48,7 +48,20 @@ _RRN_RE = re.compile(
 )
 _IBAN_RE = re.compile(r"(?<![\w-])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![\w-])")
 _PHONE_RE = re.compile(
-    r"(?<![\w+/.-])(?<!\d[ ./-])(?:(?:\+|00) ?32[ ./-]?(?:\(0\) ?)?|0)[1-9](?:[ ./-]?\d){6,8}(?![\w/-]|[ .,/-]\d)"
+    r"(?<![\w+/.,-])(?<!\d[ ./-])"
+    r"(?:(?P<intl>(?:\+|00)[ ]?(?P<cc>32|31|33|352|49|44)[ ]?(?:\((?:0|\d{1,3})\)[ ]?|[ ./-])?)|(?P<paren>\(0\d{1,3}\)[ ]?)|(?=0))"
+    r"\d(?:(?:[ ]?[./-][ ]?|[ ])?\d){5,10}(?![\w/-]|[ .,/-]\d|[.,]\d)"
+)
+# Words just before a number that say it is a phone number (or, for bare digit strings, that it is not).
+_PHONE_CUE_RE = re.compile(
+    r"(?:\btel|\bgsm|\bfax|\bmobiel|\bmobile|\bportable|\bt[ée]l[ée]?phone?|\bbel\w*|\bgebeld|\bbereikbaar|\bphone"
+    r"|\bnummer|\bnr|\bn°|☎|📞|\bcontact|\bsms|\bwhatsapp|\bappen|\bnum[ée]ro|\bbeller|\bop)\b[^\n\d]{0,12}$",
+    re.I,
+)
+_REFERENCE_CUE_RE = re.compile(
+    r"(?:factuur|dossier|klant|referentie|\bref|kbo|ondernemings|btw|rekening|iban|rijksregister|rol|order|bestel"
+    r"|kenmerk|aanslag|contract|polis|lid|ean|artikel|zaak|ticket|inschrijvings|registratie|vergunning|omv)\w*[^\n\d]{0,12}$",
+    re.I,
 )
 _KBO_RE = re.compile(r"0\d{3}\.\d{3}\.\d{3}")
 _PLATE_RE = re.compile(
@@ -63,12 +76,29 @@ def _find_emails(text: str) -> list[tuple[str, int, int]]:
 
 
 def _find_rrn(text: str) -> list[tuple[str, int, int]]:
+    """Valid national and BIS numbers anywhere; after a word that says so, also mistyped ones."""
     found = []
     for m in _RRN_RE.finditer(text):
         digits = re.sub(r"\D", "", m.group())
         if stdnum_nn.is_valid(digits) or stdnum_bis.is_valid(digits):
             found.append(("rijksregisternummer", m.start(), m.end()))
+    for cue in _RRN_CUE_RE.finditer(text) if _TEN_DIGITS_RE.search(text) else ():
+        m = _RRN_TYPO_RE.match(text, cue.end())
+        if m and 10 <= sum(c.isdigit() for c in m.group("num")) <= 12:
+            found.append(("rijksregisternummer", m.start("num"), m.end("num")))
     return found
+
+
+_TEN_DIGITS_RE = re.compile(r"\d(?:[ ./-]?\d){9}")
+# A number written right after 'rijksregisternummer', 'RRN', 'INSZ', 'nationaal nummer' ... is one,
+# even with a digit too many or too few or a wrong check: a mistyped number still points at a person.
+_RRN_CUE_RE = re.compile(
+    r"(?:rijksregister(?:nummer|nr)?|\brrn|\binsz(?:-nummer|nummer)?|\bbis-?nummer|\bnationaal nummer"
+    r"|\bnational(?:e)? (?:nr|number)|\bregistre national|\bnum[ée]ro national|\bniss"
+    r"|identificatienummer(?: van het rijksregister)?|\bn\.?n\.?(?=[ :]))\.?",
+    re.I,
+)
+_RRN_TYPO_RE = re.compile(r"[ ]*(?:\(?[A-Za-z]{0,4}\)?)?[ ]*[:=]?[ ]*(?:is[ ]+|nr\.?[ ]*)?(?P<num>\d(?:[ ./-]?\d){9,11})(?![\d])")
 
 
 def _find_iban(text: str) -> list[tuple[str, int, int]]:
@@ -90,27 +120,54 @@ def _find_iban(text: str) -> list[tuple[str, int, int]]:
 
 
 def _find_phones(text: str) -> list[tuple[str, int, int]]:
+    """Belgian, Dutch and French numbers (and a few neighbours' with their country code).
+
+    Belgian national forms are accepted when `phonenumbers` says they are *possible* (length per
+    number type): its allocated ranges lag behind and a leak costs more than a false tag. A
+    ten-digit national number that is not Belgian (Dutch 06 / 0xx, French 0x) needs more: digit
+    groups, a bracketed area code or a phone word before it, because bare ten-digit strings are
+    as often customer or invoice numbers.
+    """
     found = []
     for m in _PHONE_RE.finditer(text):
         raw = m.group()
-        digits = re.sub(r"\D", "", raw.replace("(0)", ""))
-        if raw.startswith(("+", "00")):
-            national = digits[4:] if raw.startswith("00") else digits[2:]
-        else:
-            national = digits[1:]
-        if len(national) not in (8, 9) or (len(national) == 9) != national.startswith("4"):
+        if _KBO_RE.fullmatch(raw.lstrip("BE ")) or _DATE_LIKE_RE.fullmatch(raw):
+            continue  # enterprise number 0xxx.xxx.xxx or a date, not a phone
+        before = text[max(0, m.start() - 40) : m.start()]
+        if m.group("intl"):
+            body = raw[m.end("intl") - m.start() :]
+            national = re.sub(r"\D", "", body)
+            if national.startswith("0"):
+                national = national[1:]
+            if _possible("+" + m.group("cc") + national):
+                found.append(("telefoon", m.start(), m.end()))
             continue
-        if _KBO_RE.fullmatch(raw):
-            continue  # enterprise number 0xxx.xxx.xxx, not a phone
-        try:
-            number = phonenumbers.parse("+32" + national, None)
-        except phonenumbers.NumberParseException:
+        digits = re.sub(r"\D", "", raw)
+        if not digits.startswith("0") or digits[1:2] == "0":
             continue
-        # is_possible (length per number type) rather than is_valid: the numbering-plan ranges in
-        # phonenumbers' metadata lag behind newly allocated numbers, and a leak costs more.
-        if phonenumbers.is_possible_number(number) and national[0] != "0":
-            found.append(("telefoon", m.start(), m.end()))
+        grouped = bool(m.group("paren")) or not raw.isdigit()
+        cue = bool(_PHONE_CUE_RE.search(before))
+        if len(digits) == 9 or (len(digits) == 10 and digits[1] == "4"):
+            belgian = _possible("+32" + digits[1:])
+            if belgian and (grouped or cue or not _REFERENCE_CUE_RE.search(before)):
+                found.append(("telefoon", m.start(), m.end()))
+                continue
+        if len(digits) == 10 and (grouped or cue) and not (not cue and _REFERENCE_CUE_RE.search(before)):
+            if any(_possible(digits, region) for region in ("NL", "FR")):
+                found.append(("telefoon", m.start(), m.end()))
     return found
+
+
+_DATE_LIKE_RE = re.compile(r"\d{1,2}([./-])\d{1,2}\1\d{2,4}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _possible(number: str, region: str | None = None) -> bool:
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_possible_number(parsed)
 
 
 def _find_plates(text: str) -> list[tuple[str, int, int]]:
@@ -168,6 +225,7 @@ Kowalski Nowak Wiśniewski Wójcik Kamińska Lewandowski Zieliński Szymański D
 NAME_PARTICLES = {
     "van", "de", "der", "den", "vanden", "vander", "vande", "ver", "le", "la", "du", "des", "d'",
     "el", "al", "ben", "bou", "ait", "aït", "ter", "ten", "'t", "t'", "op", "in", "het", "di", "da",
+    "v/d", "v.d.", "v.d", "v. d.", "V/d", "ibn", "bin", "von", "dos", "del",
 }
 _NOT_NAME = {
     # capitalised words that are not names even mid-sentence
@@ -249,7 +307,11 @@ STREET_SUFFIXES = (
     "boulevard", "plaats", "erf", "akker", "meers", "wal", "poort", "oever", "vaart", "dam", "hoek",
     "veld", "berg", "houk", "kapel", "kerkhof", "molen", "heirweg", "reke", "wijk", "zuid", "noord",
     "laantje", "straatje", "laai", "rei", "rui", "wandeling", "dreefje", "helling", "vliet", "steeg", "gang",
-    "square", "galerij", "hoeve", "beemd", "bos", "donk",
+    "square", "galerij", "hoeve", "beemd", "bos", "donk", "kade", "plantsoen", "bolwerk", "straatweg",
+    "allee", "kaaien", "hoven", "pleintje", "dreven", "wegje", "baantje", "gaarde", "kant", "kwartier",
+    "polder", "heide", "vijver", "laar", "hove", "burcht", "kouterweg",
+    # abbreviations: 'Kerkstr. 1', 'Beukenln 1', 'Gentse Stwg. 4'
+    "str", "strt", "ln", "stwg", "stw", "stwg", "pln",
 )
 STREET_MODIFIERS = {
     "grote", "kleine", "lange", "korte", "oude", "nieuwe", "hoge", "lage", "sint", "onze-lieve-vrouw",
@@ -261,11 +323,12 @@ STREET_MODIFIERS = {
 _STREET_CONNECTORS = {"van", "de", "der", "den", "ter", "ten", "het", "'t", "op", "aan", "in", "la", "le"}
 _STREET_END_RE = re.compile(r"(?:" + "|".join(sorted(STREET_SUFFIXES, key=len, reverse=True)) + r")$", re.I)
 _HOUSE_NUMBER_RE = re.compile(
-    r"(?P<pre>[^\W\d_][\w'’.-]*)[ ]+(?P<num>\d{1,4}(?: ?[a-zA-Z](?![\w]))?)"
-    r"(?:[ ]*,?[ ]*(?:bus|b\.|bte)[ ]*\d{1,4}[a-zA-Z]?|[ ]*/[ ]*\d{1,3}[a-zA-Z]?)?(?![\d])(?![.,]\d)"
+    r"(?P<pre>[^\W\d_][\w'’.-]*)[ ]+(?:(?:nr|no|n°|nummer|huisnummer)\.?[ ]*)?(?P<num>\d{1,4}(?: ?[a-zA-Z](?![\w]))?)"
+    r"(?:[ ]*(?:-|/)[ ]*\d{1,4}(?![\d.,]))?"
+    r"(?:[ ]*,?[ ]*(?:bus|b\.|bte|box|boîte|bt)[ ]*\d{1,4}[a-zA-Z]?|[ ]*/[ ]*\d{1,3}[a-zA-Z]?)?(?![\d])(?![.,]\d)"
 )
 _POSTCODE_RE = re.compile(
-    r"(?<![\w/.,-])(?:B-)?[1-9]\d{3}[ ]+(?P<town>[A-Z][^\W\d_A-Z]+(?:(?:-| )(?:[A-Z][^\W\d_A-Z]+|sur|lez|aan|de|den|op|over))*)(?![\w-])"
+    r"(?<![\w/.,-])(?:(?:B|NL|F)-)?[1-9]\d{3}(?:[ ]?[A-Z]{2}(?= ))?[ ]+(?P<town>[A-Z][^\W\d_A-Z]+(?:(?:-| )(?:[A-Z][^\W\d_A-Z]+|sur|lez|aan|de|den|op|over))*)(?![\w-])"
 )
 _NOT_TOWN = {"euro", "eur", "uur", "stuks", "km", "m", "m²", "m2", "januari", "februari", "maart",
              "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"}
@@ -280,7 +343,28 @@ _ADDRESS_CUE_RE = re.compile(
     r"|\badres(?:wijziging)?:?|\bter hoogte van(?: de)?|\bgelegen(?: aan de| in de)?|\bverhuisd naar(?: de)?)[ ]*$",
     re.I,
 )
-_POSTCODE_AFTER_RE = re.compile(r"^(?:[ ]*,[ ]*|[ ]+te[ ]+|[ ]*\n[ ]*|[ ]+)(?:B-)?[1-9]\d{3}[ ]+[A-Z]")
+_POSTCODE_AFTER_RE = re.compile(r"^(?:[ ]*,[ ]*|[ ]+te[ ]+|[ ]*\n[ ]*|[ ]+|[ ]*-[ ]*)(?:(?:B|NL|F)-)?[1-9]\d{3,4}(?:[ ]?[A-Z]{2})?[ ]+[A-Z]")
+# French-style addresses (Wallonia, the Nord département): 'rue de la Gare 14', '12, rue Nationale',
+# 'chaussée de Gand 100', with an optional five-digit French postcode and town after them.
+_FR_STREET = (
+    r"(?i:rue|avenue|av\.|chauss[ée]e|boulevard|bd|bld|place|quai|chemin|impasse|all[ée]e|route|clos|square"
+    r"|dr[èe]ve|sentier|r[ée]sidence|cit[ée]|parvis|passage|faubourg)"
+)
+_FR_NAME = r"(?:[ ](?i:de|du|des|la|le|l[’']|d[’']|aux?|sur|en|saint|sainte|st|ste)\b|[ ][A-ZÀ-Ý][\w’'-]*|[ ]?[’'][A-ZÀ-Ý][\w’'-]*)+"
+_FR_ADDRESS_RE = re.compile(
+    r"(?<![\w-])(?:(?P<num1>\d{1,4}(?:[ ]?(?:bis|ter|[a-zA-Z]))?),?[ ]+" + _FR_STREET + _FR_NAME
+    + r"|" + _FR_STREET + _FR_NAME + r",?[ ]+(?P<num2>\d{1,4}(?:[ ]?[a-zA-Z](?!\w))?)(?:[ ]*(?:bte|bt|boîte|bus)[ ]*\d{1,4})?)"
+    r"(?:[ ]*,?[ ]*(?:(?:F|B)-)?\d{4,5}[ ]+[A-ZÀ-Ý][\w’'-]*(?:[ -](?:[A-ZÀ-Ý][\w’'-]*|sur|lez|en|la|le))*)?(?![\w-])",
+)
+_POSTBUS_RE = re.compile(
+    r"(?<![\w-])(?i:postbus|bo[iî]te postale|bp|pb|p\.b\.)[ ]*(?:nr\.?[ ]*)?\d{1,6}"
+    r"(?:[ ]*,?[ ]*(?:(?:B|NL|F)-)?[1-9]\d{3,4}(?:[ ]?[A-Z]{2})?[ ]+[A-Z][\w’'-]*(?:[ -][A-Z][\w’'-]*)*)?(?![\w-])",
+)
+# 'Laan van Meerdervoort 12', 'Dreef ter Bede 3': the street type opens the name.
+_LEADING_TYPE_RE = re.compile(
+    r"\b(?:Laan|Dreef|Plein|Weg|Kaai|Kade|Lei|Steenweg|Hof|Park|Markt|Straat|Baan|Singel|Dijk|Gracht|Pad|Ring"
+    r"|Vest|Wal|Plantsoen|Dam)(?:[ ](?:van|der|de|den|ter|ten|op|naar|'t|het|in|aan|bij))+[ ]$"
+)
 _NOT_STREET = {
     "tabel", "bijlage", "fase", "artikel", "art", "hoofdstuk", "lijn", "sectie", "punt", "titel", "boek",
     "deel", "afdeling", "paragraaf", "vraag", "bus", "perron", "kanaal", "zone", "pijler", "niveau",
@@ -308,7 +392,10 @@ def _find_addresses(text: str) -> list[tuple[str, int, int]]:
             prev = list(_WORD_RE.finditer(text[max(0, start - 30) : start]))
             if prev and prev[-1].group().lower() in STREET_MODIFIERS and text[start - 1] == " ":
                 start = max(0, start - 30) + prev[-1].start()  # 'Grote Kring 2'
-            if _ADDRESS_CUE_RE.search(text[max(0, start - 40) : start]) or _POSTCODE_AFTER_RE.match(text[m.end() :]):
+            lead = _LEADING_TYPE_RE.search(text[max(0, start - 30) : start])
+            if lead:
+                start = max(0, start - 30) + lead.start()
+            if lead or _ADDRESS_CUE_RE.search(text[max(0, start - 40) : start]) or _POSTCODE_AFTER_RE.match(text[m.end() : m.end() + 30]):
                 found.append(("adres", start, m.end()))
             continue
         start = m.start("pre")
@@ -340,6 +427,8 @@ def _find_addresses(text: str) -> list[tuple[str, int, int]]:
             else:
                 break
         found.append(("adres", start, m.end()))
+    for rx in (_FR_ADDRESS_RE, _POSTBUS_RE):
+        found.extend(("adres", m.start(), m.end()) for m in rx.finditer(text))
     for m in _POSTCODE_RE.finditer(text):
         town = m.group("town")
         if town.lower() in _NOT_TOWN:
@@ -481,8 +570,8 @@ _FUNCTION_WORDS = {"in", "het", "op", "les", "des", "en", "of", "voor", "met", "
 
 # ---------------------------------------------------------------- person names
 
-_INITIAL_RE = re.compile(r"[A-Z]\.")
-_SENTENCE_END = re.compile(r"(?:^|[.!?:;\n\"“(]\s*|^\s*)$")
+_INITIAL_RE = re.compile(r"(?:[A-Z]|Th|Ch|Ph|Chr|Joh|Wm|Fr|Jac|Hub|Ant|Jos|St)\.-?")
+_SENTENCE_END = re.compile(r"(?:[.!?:;\n\"“(•*>-]\s*|^\s*)$")
 # Cue words: after a title a capitalised word is a name whatever it is (unless it is a country or an
 # institution); after a role or relation word it must still look like a name.
 STRONG_CUES = {
@@ -515,7 +604,37 @@ _LEADING_PARTICLES = {
 
 
 def _is_cap(token: str) -> bool:
-    return token[:1].isupper() and not (len(token) > 2 and token.isupper())
+    """Capitalised as a name is: 'Peeters', 'A.', "d'Hondt", not 'OCMW' or 'peeters'."""
+    if token[:1].isupper():
+        return not (len(token) > 2 and token.isupper())
+    return len(token) > 2 and token[1] in "'’" and token[2:3].isupper() and token[0] == "d"
+
+
+# Name tokens: initials ('A.', 'A.B.' as 'A.' 'B.', 'J.-P.', 'Th.'), 'v/d' and 'v.d.' (van der/den),
+# words with an apostrophe or hyphen inside ("d'Hondt", 'Visser-de', 'Jan-Willem').
+_NAME_TOKEN_RE = re.compile(
+    r"(?:[A-Z]|Th|Ch|Ph|Chr|Joh|Wm|Fr|Jac|Hub|Ant|Jos|St)\.(?:-(?=[A-Z]\.))?(?=[ ]?[-A-Z(]|[ ]?[a-z]{1,3}[ ]+[A-Z])"
+    r"|\b[vV](?:/|\.[ ]?)[dD]\.?(?=[ ][A-Z])"
+    r"|[^\W\d_](?:[\w'’]|-(?=\w))*"
+)
+# Titles and forms of address are part of the mention: '[NAAM]' replaces 'Mw. Prof. Dr. A.B. de Vries'
+# whole, and 'mevrouw X' too (the form of address gives the gender away).
+TITLE_WORDS = {
+    "dhr", "mevr", "mw", "mr", "mrs", "ms", "dr", "drs", "prof", "ir", "ing", "ir", "lic", "mgr", "me",
+    "mme", "mlle", "m", "st", "ds", "kand", "bc", "ba", "ma", "msc", "phd", "em", "zr", "br", "fam", "wed",
+    "meneer", "mevrouw", "mijnheer", "mejuffrouw", "juffrouw", "madame", "monsieur", "mademoiselle", "heer",
+    "dokter", "meester", "professor", "familie", "weduwe",
+}
+_CUE_LIKE = frozenset(CUE_WORDS | TITLE_WORDS | {"is", "de", "la", "le"})
+_TITLES_BEFORE_RE = re.compile(
+    r"(?:(?:\b(?i:de[ ]+heer|" + "|".join(sorted(TITLE_WORDS, key=len, reverse=True)) + r")\b\.?|\b[A-Z]\.(?:-?[A-Z]\.)*)"
+    r"[ ]*(?:/[ ]*)?)+$"
+)
+_PARTICLES_BEFORE_RE = re.compile(
+    r"(?:(?<![\w'’])(?:van|de|der|den|ter|ten|'t|’t|vande|vanden|vander|von|le|la|du|des|di|da|dos|del|el|al|ben|bou"
+    r"|ait|aït|ibn|bin|v/d|v\.d\.|d'|d’)[ ]?)+$",
+    re.I,
+)
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -548,8 +667,13 @@ class _NameFinder:
         """In the first-name or surname lists and not too frequent a Dutch word: the deduce lists
         hold 'Kamer', 'Staat', 'Hof', 'Schat' as surnames, which on their own are no evidence."""
         low = token.lower().rstrip(".")
+        if low in self.lex.common_words:
+            return False
+        if "-" in low and all(p in self.lex.first_names for p in low.split("-")):
+            return True  # 'Jan-Willem', 'Marie-Louise'
+
         if low in self.lex.first_names:
-            return _zipf(low) < 4.8
+            return _zipf(low) < 5.4
         if low in self.lex.surnames:
             return _zipf(low) < 4.4
         return False
@@ -600,10 +724,39 @@ class _NameFinder:
             return False  # 'Vernietiging', 'Schuldenlast' are nouns, not names
         return _zipf(low) < 3.0 and _zipf(low, "en") < 3.6 and _zipf(low, "fr") < 3.6
 
+    def name_words(self, text: str, start: int, end: int, strict: bool, prefix: bool = False) -> tuple[int, int] | None:
+        """The span of a person's name at the start of text[start:end] (a field value, a line),
+        whatever its case, or None when the words are ordinary words, places or organisations."""
+        words = list(re.finditer(r"[vV]/[dD]|[^\W\d_](?:[\w'’.]|-(?=\w))*", text[start:end]))
+        taken = []
+        for w in words[:6]:
+            tok = w.group().rstrip(".")
+            low = tok.lower()
+            if low in NAME_PARTICLES or low in ("v/d", "v.d"):
+                taken.append(w)
+                continue
+            after_particle = bool(taken) and taken[-1].group().lower() in NAME_PARTICLES | {"v/d"}
+            if self.not_a_person(tok) or low in _NOT_NAME or low in CUE_WORDS or (
+                    low in self.lex.places and not after_particle):
+                break  # 'Aan: Dienst Burgerzaken'; but 'v/d Sluis', 'Van Kortrijk' are names
+            capitalised = _is_cap(tok) and not strict
+            if low in self.lex.common_words or (
+                    self.is_ordinary(tok) and not capitalised and not self.is_known_name(tok)):
+                break
+            if strict and not (self.is_known_name(tok) or self.namey(tok)):
+                break
+            taken.append(w)
+        while taken and taken[-1].group().lower() in NAME_PARTICLES:
+            taken.pop()
+        if not taken or (not prefix and len(taken) < len([w for w in words if w.group()[:1].isalpha()][:6])
+                         and strict):
+            return None
+        return start + taken[0].start(), start + taken[-1].end()
+
     # -- chains ------------------------------------------------------------------------------------
 
     def find(self, text: str) -> list[tuple[str, int, int]]:
-        tokens = [(m.start(), m.end(), m.group()) for m in _WORD_RE.finditer(text)]
+        tokens = [(m.start(), m.end(), m.group()) for m in _NAME_TOKEN_RE.finditer(text)]
         found: list[tuple[str, int, int]] = []
         i, n = 0, len(tokens)
         while i < n:
@@ -611,28 +764,102 @@ class _NameFinder:
             if not (_is_cap(tok) or tok.lower() in NAME_PARTICLES):
                 i += 1
                 continue
-            # chain of capitalised words and particles separated by single spaces or hyphens
+            # chain of capitalised words and particles separated by single spaces or hyphens; after
+            # an initial or an abbreviated title also by its dot ('Mw. Prof. Dr. A.B. de Vries')
             j = i
-            while j + 1 < n and text[tokens[j][1] : tokens[j + 1][0]] in (" ", "-", " - ") and (
-                _is_cap(tokens[j + 1][2]) or tokens[j + 1][2].lower() in NAME_PARTICLES
-            ):
+            while j + 1 < n and self._joins(text, tokens[j], tokens[j + 1]):
                 j += 1
+            if i == j and not self._may_stand_alone(tok) and (i == 0 or tokens[i - 1][2].lower() not in _CUE_LIKE):
+                i += 1  # a lone capitalised word without a cue: most open a sentence ('Graag', 'Ik')
+                continue
             self._judge_chain(text, tokens, i, j, found)
             i = j + 1
-        return self._repeat_mentions(tokens, found) if found else found
+        found += _field_names(self, text, tokens)
+        if not found:
+            return found
+        found = self._expand(text, _resolve_overlaps(found))
+        return self._repeat_mentions(text, tokens, found)
 
-    def _repeat_mentions(self, tokens: list, found: list) -> list:
+    @functools.lru_cache(maxsize=100_000)  # noqa: B019
+    def _may_stand_alone(self, token: str) -> bool:
+        """Could `_accept` take this word on its own, without a cue before it?"""
+        if token.lower() in NAME_PARTICLES:
+            return False
+        core = token[2:] if len(token) > 2 and token[1] in "'’" else token
+        return self.is_listed_name(token) or (core is not token and self.namey(core))
+
+    def _joins(self, text: str, left: tuple, right: tuple) -> bool:
+        gap = text[left[1] : right[0]]
+        tok = right[2]
+        if not (_is_cap(tok) or tok.lower() in NAME_PARTICLES or tok[:2].lower() in ("v/", "v.")):
+            return False
+        if gap in (" ", "-", " - "):
+            return True
+        return left[2].endswith((".", ".-")) and gap in ("", " ") or (
+            gap in (".", ". ") and left[2].lower() in TITLE_WORDS and _is_cap(left[2]))
+
+    def _expand(self, text: str, found: list) -> list:
+        """Grow each name to the whole mention: titles, initials and particles before it ('Mw. Dr.
+        A.B. de Vries'), a first name before a particle ('Peter de Vries'), a hyphenated second
+        surname ('Visser-de Jong') and surnames in capitals next to it ('JANSSENS Marc')."""
+        out = []
+        for kind, start, end in found:
+            while True:
+                window = text[max(0, start - 60) : start]
+                base = max(0, start - 60)
+                moved = False
+                m = _TITLES_BEFORE_RE.search(window)
+                if m and m.start() < len(window):
+                    start, moved = base + m.start(), True
+                    window, base = text[max(0, start - 60) : start], max(0, start - 60)
+                m = _PARTICLES_BEFORE_RE.search(window)
+                if m and m.start() < len(window):
+                    particles = window[m.start() :].split()
+                    # 'van', 'van de', 'de' alone are as often a preposition or article: only after a title
+                    lone_van = [p.lower() for p in particles] in (["van"], ["de"], ["van", "de"], ["la"], ["le"], ["des"], ["du"])
+                    first = re.search(r"([^\W\d_][\w'’-]*)(?:[ ]+|-)$", window[: m.start()])
+                    if first and window[: m.start()].endswith("-") and _is_cap(first.group(1)):
+                        start, moved = base + first.start(1), True  # 'Visser-de Jong'
+                    elif first and _is_cap(first.group(1)) and (self.is_known_name(first.group(1)) or self.namey(first.group(1))):
+                        start, moved = base + first.start(1), True  # 'Peter de Vries', 'Jan van den Broeck'
+                    elif not lone_van or _TITLES_BEFORE_RE.search(window[: m.start()]):
+                        start, moved = base + m.start(), True  # 'van der Sluis', 'mevrouw van Dam'
+                caps = re.search(r"(?<![\w'’-])([A-Z][A-Z'’-]{2,})[ ]+$", text[max(0, start - 40) : start])
+                if caps and self.namey(caps.group(1).title()) and not self.not_a_person(caps.group(1)):
+                    start, moved = max(0, start - 40) + caps.start(1), True
+                if not moved:
+                    break
+            while True:
+                tail = _HYPHEN_TAIL_RE.match(text, end) or _CAPS_TAIL_RE.match(text, end)
+                if not tail or (tail.re is _CAPS_TAIL_RE and not (
+                        self.namey(tail.group(1).title()) and not self.not_a_person(tail.group(1)))):
+                    break
+                end = tail.end()
+            out.append((kind, start, end))
+            lone = text[start:end]
+            if lone.lower() in self.lex.first_names and " " not in lone:  # 'Decock, Annelies'
+                surname = re.search(r"(?<![\w'’-])([A-Z][\w'’-]+),[ ]$", text[max(0, start - 40) : start])
+                if surname and (self.is_known_name(surname.group(1)) or self.namey(surname.group(1))):
+                    out[-1] = (kind, max(0, start - 40) + surname.start(1), end)
+        return _resolve_overlaps(out)
+
+    def _repeat_mentions(self, text: str, tokens: list, found: list) -> list:
         """'Fabrice Leggeri ... Volgens Leggeri': a surname found once is tagged at every mention."""
         known = set()
+        k = 0
         for _, fs, fe in found:
-            for s, e, tok in tokens:
-                if fs <= s and e <= fe and len(tok) >= 4 and self.namey(tok) and not self.is_ordinary(tok):
+            while k < len(tokens) and tokens[k][0] < fs:
+                k += 1
+            j = k
+            while j < len(tokens) and tokens[j][1] <= fe:
+                tok = tokens[j][2]
+                if len(tok) >= 4 and _is_cap(tok) and self.namey(tok) and not self.is_ordinary(tok):
                     known.add(tok)
-        extra = [
-            ("naam", s, e) for s, e, tok in tokens
-            if tok in known and not any(fs <= s < fe for _, fs, fe in found)
-        ]
-        return sorted(found + extra, key=lambda f: f[1])
+                j += 1
+        if not known:
+            return found
+        extra = [("naam", s, e) for s, e, tok in tokens if tok in known]
+        return _resolve_overlaps(found + extra)
 
     def _cue_strength(self, word: str) -> int:
         low = word.lower()
@@ -649,7 +876,7 @@ class _NameFinder:
         chain = tokens[i : j + 1]
         prev = tokens[i - 1][2].lower() if i > 0 else ""
         before = text[tokens[i - 1][1] : chain[0][0]] if i > 0 else ""
-        at_sentence_start = i == 0 or bool(_SENTENCE_END.search(text[: chain[0][0]]))
+        at_sentence_start = i == 0 or bool(_SENTENCE_END.search(text[max(0, chain[0][0] - 8) : chain[0][0]]))
         gap = before.strip()
         cue = 0
         if gap in ("", ",") or (gap == "." and prev in _ABBREVIATED_CUES):
@@ -657,14 +884,14 @@ class _NameFinder:
         # 'de heer', 'mijn naam is': look one word further back
         if not cue and i > 1 and prev in ("is", "de", "la", "le") and gap == "":
             cue = 3 if (tokens[i - 2][2].lower(), prev) in {("naam", "is"), ("de", "heer")} else 0
-        blocked = self._blocked_mask(chain)
+        blocked = self._blocked_mask(tuple(t for _, _, t in chain))
         # an organisation ('Raad van State', 'Commissie Tegemoetkoming Geneesmiddelen') takes the
         # whole chain with it, unless a title cue opens a person inside it
         k = 0
         while k < len(chain):
             s, e, tok = chain[k]
             low = tok.lower().rstrip(".")
-            strength = self._cue_strength(tok) if _is_cap(tok) and k + 1 < len(chain) else 0
+            strength = self._cue_strength(tok) if (_is_cap(tok) or low in TITLE_WORDS) and k + 1 < len(chain) else 0
             if strength and low not in NAME_PARTICLES:
                 cue = strength
                 k += 1
@@ -673,8 +900,8 @@ class _NameFinder:
             if blocked[k] == 2 and cue < 2:
                 return  # organisation chain
             is_blocked = bool(blocked[k])
-            if first_of_sentence and not is_blocked and low not in NAME_PARTICLES and self.is_ordinary(tok) and not (
-                low in self.lex.first_names and k + 1 < len(chain) and _is_cap(chain[k + 1][2])
+            if first_of_sentence and not is_blocked and low not in NAME_PARTICLES and not _INITIAL_RE.fullmatch(tok) and self.is_ordinary(tok) and not (
+                low in self.lex.first_names and any(_is_cap(t) for _, _, t in chain[k + 1 : k + 4])
             ):
                 is_blocked = True
             if is_blocked:
@@ -690,14 +917,15 @@ class _NameFinder:
                 run.pop()
             while run and not _is_cap(run[0][2]) and run[0][2].lower() in NAME_PARTICLES:
                 run.pop(0)
-            if run and self._accept(run, cue, first_of_sentence):
+            if run and self._accept(tuple(t for _, _, t in run), cue, first_of_sentence):
                 found.append(("naam", run[0][0], run[-1][1]))
             k = m
             cue = cue if not run else 0  # 'minister van Justitie X': 'van' alone keeps the cue
 
-    def _blocked_mask(self, chain: list) -> list[int]:
+    @functools.lru_cache(maxsize=50_000)  # noqa: B019 - one finder per scrubber, lives as long
+    def _blocked_mask(self, chain: tuple[str, ...]) -> tuple[int, ...]:
         """Per word: 0 free, 1 ends a name (place, nationality, month), 2 organisation head."""
-        folded = [_fold(t) for _, _, t in chain]
+        folded = [_fold(t) for t in chain]
         mask = [0] * len(chain)
         k = 0
         while k < len(chain):  # multi-word places and media: 'Verenigde Staten', 'De Morgen'
@@ -706,21 +934,22 @@ class _NameFinder:
                     mask[k : k + size] = [1] * size
                     break
             k += 1
-        for k, (_, _, tok) in enumerate(chain):
+        for k, tok in enumerate(chain):
             low = tok.lower().rstrip(".")
             if mask[k] or (low in NAME_PARTICLES and not _is_cap(tok)):
                 continue
-            glued = k > 0 and chain[k - 1][2].lower() in _LEADING_PARTICLES  # 'Van Damme', 'De Panne'
+            glued = k > 0 and chain[k - 1].lower() in _LEADING_PARTICLES  # 'Van Damme', 'De Panne'
             if not self.is_listed_name(tok) and self.is_org_compound(tok) or _fold(tok) in self.institutions:
                 mask[k] = 2
             elif self.not_a_person(tok) or (low in self.lex.places and not glued):
                 mask[k] = 1
             elif low in NAME_PARTICLES and _is_cap(tok) and low not in _LEADING_PARTICLES:
                 mask[k] = 1  # 'In', 'Het', 'Op' opening a sentence
-        return mask
+        return tuple(mask)
 
-    def _accept(self, run: list, cue: int, sentence_start: bool) -> bool:
-        words = [t for _, _, t in run if not _ROMAN_RE.fullmatch(t)]  # 'Albert II'
+    @functools.lru_cache(maxsize=50_000)  # noqa: B019
+    def _accept(self, run: tuple[str, ...], cue: int, sentence_start: bool) -> bool:
+        words = [t for t in run if not _ROMAN_RE.fullmatch(t)]  # 'Albert II'
         content = [w for w in words if w.lower() not in NAME_PARTICLES]
         if not content or len(content) > 4:
             return False
@@ -737,8 +966,11 @@ class _NameFinder:
                 if words[0].lower() in _ROMANCE_PARTICLES and not self.is_listed_name(content[-1]):
                     return False  # 'La Sante', 'Le Monde': French articles, not 'Le Pen'
                 return " ".join(w.lower() for w in words) not in self.lex.places and all(self.namey(w) for w in content)
-            if _INITIAL_RE.fullmatch(words[0]):
-                return len(content) >= 2 and all(self.namey(w) for w in content[1:])
+            if _INITIAL_RE.fullmatch(words[0]):  # 'A. de Jong', 'K. Vandenbroucke', 'J.-P. Lenoir'
+                rest = [w for w in content if not _INITIAL_RE.fullmatch(w)]
+                particle = len(words) > len(content)
+                return bool(rest) and all(
+                    self.namey(w) or self.is_known_name(w) or particle or not self.is_ordinary(w) for w in rest)
             if content[0].lower().endswith(_ADJECTIVE_ENDINGS) and not self.is_listed_name(content[0]):
                 return False  # 'Overmatige Schuldenlast', 'Biliaire Cirrose'
             if len(content) < 2 or all(_zipf(w.lower(), "en") >= 4.0 for w in content):
@@ -752,10 +984,72 @@ class _NameFinder:
             return not sentence_start and first not in self.lex.common_words and not first.endswith("e")
         # a single capitalised word mid-sentence: a name only when the lists know it
         word = content[0]
-        if len(word) < 3 or not word[1:].replace("-", "").replace("'", "").islower():
+        core = word[2:] if len(word) > 2 and word[1] in "'’" else word  # "d'Hondt"
+        if len(core) < 3 or not all(p[1:].replace("'", "").islower() for p in core.split("-") if p):
             return False  # 'NOx', 'SI': abbreviations
-        return not sentence_start and self.is_listed_name(word) and word.lower() not in self.lex.places
+        if word.lower() in self.lex.places or _STREET_END_RE.search(word) and not self.is_known_name(word):
+            return False  # 'Kortrijk', 'in de Kerkstraat': places
+        parts = word.split("-")
+        if len(parts) > 1 and all(p[:1].isupper() and p.lower() in self.lex.first_names for p in parts):
+            return True  # 'Jan-Willem', 'Anne-Sophie', also opening a sentence
+        if sentence_start:
+            return False
+        # alone, mid-sentence: a name the lists know ("d'Hondt": its core); an unlisted rare word is as
+        # often an organisation, product or place ('Selor', 'Fedasil', 'Vielsalm')
+        return self.is_listed_name(word) or (core is not word and self.namey(core))
 
+
+
+_HYPHEN_TAIL_RE = re.compile(r"-(?:(?:de|van|der|den|ter|ten|le|la|el|ben)[ ])*[A-Z][\w'’]+")
+_CAPS_TAIL_RE = re.compile(r"[ ]+([A-Z][A-Z'’-]{2,})(?![\w])")
+# Form fields and mail headers whose value is a person: 'Naam: jan peeters', 'Van: Sofie De Coninck <...>'.
+_FIELD_RE = re.compile(
+    r"(?:^|(?<=[\n;|]))[ \t>*•-]*(?i:naam|voornaam|achternaam|familienaam|volledige naam|naam en voornaam"
+    r"|voornaam en naam|nom|pr[ée]nom|nom et pr[ée]nom|van|aan|cc|bcc|contactpersoon|contact|melder|aanvrager"
+    r"|klant|bewoner|eigenaar|huurder|verhuurder|ondergetekende|pati[ëe]nt|cli[ëe]nt|behandelaar|dossierbeheerder"
+    r"|getuige|begunstigde|rekeninghouder|titularis|partner|echtgeno(?:o|)te?|ouder|moeder|vader|kind|leerling"
+    r"|bestuurder|overtreder|beller|geadresseerde|afzender|ondertekend|naam aanvrager|naam melder)"
+    r"[ \t]*:[ \t]*(?P<value>[^\n,;<(\[|@\d]{2,80})",
+    re.M,
+)
+# Closing formulas: the next line is the writer's name ('Met vriendelijke groeten,\nJan Peeters').
+_CLOSING_RE = re.compile(
+    r"(?i:groet(?:en|jes)?|mvg|m\.v\.g\.?|vriendelijke groet(?:en)?|hoogachtend|cordialement|bien [àa] vous"
+    r"|salutations|alvast bedankt|bedankt|dank u|dank je|met dank|tot dan|tot later|vg|gr)"
+    r"[ \t]*[,!.]?[ \t]*\n+[ \t]*(?P<value>[^\n,;<(\[|@\d]{2,60})"
+)
+_LOWER_AFTER_TITLE_RE = re.compile(
+    r"\b(?i:mevrouw|meneer|mijnheer|de heer|dhr|mevr|mw|madame|monsieur|mme)\.?[ ]+"
+    r"(?P<value>[a-zà-ÿ][\w'’-]*(?:[ ]+[a-zà-ÿ][\w'’-]*){0,3})"
+)
+
+
+def _field_names(finder: _NameFinder, text: str, tokens: list) -> list[tuple[str, int, int]]:
+    """Names in form fields, after closing formulas and, in lower case, after a form of address."""
+    found = []
+    for rx, needed in ((_FIELD_RE, ":"), (_CLOSING_RE, "\n")):
+        if needed not in text:
+            continue  # cheap test first: most messages have neither a field nor a signature
+        for m in rx.finditer(text):
+            span = finder.name_words(text, m.start("value"), m.end("value"), strict=rx is _CLOSING_RE)
+            if span:
+                found.append(("naam", *span))
+    for m in _LOWER_AFTER_TITLE_RE.finditer(text):
+        span = finder.name_words(text, m.start("value"), m.end("value"), strict=True, prefix=True)
+        if span:
+            found.append(("naam", *span))
+    return found
+
+
+def _resolve_overlaps(found: list) -> list:
+    """Sorted by start; overlapping names joined into one."""
+    out: list = []
+    for f in sorted(found, key=lambda f: (f[1], -f[2])):
+        if out and f[1] < out[-1][2]:
+            out[-1] = (out[-1][0], out[-1][1], max(out[-1][2], f[2]))
+        else:
+            out.append(f)
+    return out
 
 
 # ---------------------------------------------------------------- scrubber
@@ -791,9 +1085,11 @@ class Scrubber:
         rank = {kind: r for r, kind in enumerate(PRIORITY)}
         candidates.sort(key=lambda f: (rank[f[0]], f[1] - f[2]))
         taken: list[tuple[str, int, int]] = []
+        used = bytearray(len(text))
         for kind, start, end in candidates:
-            if all(end <= s or start >= e for _, s, e in taken):
+            if not any(used[start:end]):
                 taken.append((kind, start, end))
+                used[start:end] = b"\x01" * (end - start)
         taken.sort(key=lambda f: f[1])
         return _merge_addresses(text, taken)
 
