@@ -563,6 +563,8 @@ windows iphone android covid corona ku ugent vub ulb uclouvain
 """.split()
 _NOUN_SUFFIXES = ("ing", "ingen", "heid", "tie", "ties", "teit", "schap", "isme", "last")
 _ADJECTIVE_ENDINGS = ("ige", "ische", "ele", "aire", "ale", "ieke", "ieve", "ene", "erde")
+# Flemish surnames glue their particle on: 'Vermandere', 'Vandenbroucke', 'Debrabandere' are no compounds.
+_SURNAME_PREFIXES = ("ver", "van", "vande", "vanden", "vander", "de", "der", "den", "ter", "ten", "le", "la", "d'")
 _ROMAN_RE = re.compile(r"(?:I{1,3}|IV|VI{0,3}|IX|X)")
 _ROMANCE_PARTICLES = {"le", "la", "du", "des", "di", "da", "del", "della", "dos"}
 _FUNCTION_WORDS = {"in", "het", "op", "les", "des", "en", "of", "voor", "met", "bij", "zoals", "over"}
@@ -606,14 +608,14 @@ _LEADING_PARTICLES = {
 def _is_cap(token: str) -> bool:
     """Capitalised as a name is: 'Peeters', 'A.', "d'Hondt", not 'OCMW' or 'peeters'."""
     if token[:1].isupper():
-        return not (len(token) > 2 and token.isupper())
+        return not (len(token) > 2 and token.isupper()) or token.endswith((".", ".-"))
     return len(token) > 2 and token[1] in "'’" and token[2:3].isupper() and token[0] == "d"
 
 
 # Name tokens: initials ('A.', 'A.B.' as 'A.' 'B.', 'J.-P.', 'Th.'), 'v/d' and 'v.d.' (van der/den),
 # words with an apostrophe or hyphen inside ("d'Hondt", 'Visser-de', 'Jan-Willem').
 _NAME_TOKEN_RE = re.compile(
-    r"(?:[A-Z]|Th|Ch|Ph|Chr|Joh|Wm|Fr|Jac|Hub|Ant|Jos|St)\.(?:-(?=[A-Z]\.))?(?=[ ]?[-A-Z(]|[ ]?[a-z]{1,3}[ ]+[A-Z])"
+    r"(?:[A-Z]|Th|Ch|Ph|Chr|Joh|Wm|Fr|Jac|Hub|Ant|Jos|St)\.(?:-(?=[A-Z]\.))?(?=[ ]?[-A-Z(]|[ ]?(?:[a-z']{1,4}[ ]+){1,3}[A-Z])"
     r"|\b[vV](?:/|\.[ ]?)[dD]\.?(?=[ ][A-Z])"
     r"|[^\W\d_](?:[\w'’]|-(?=\w))*"
 )
@@ -625,13 +627,32 @@ TITLE_WORDS = {
     "meneer", "mevrouw", "mijnheer", "mejuffrouw", "juffrouw", "madame", "monsieur", "mademoiselle", "heer",
     "dokter", "meester", "professor", "familie", "weduwe",
 }
-_CUE_LIKE = frozenset(CUE_WORDS | TITLE_WORDS | {"is", "de", "la", "le"})
+# After these words capitalised words name a place or an organisation, not a person.
+VENUE_WORDS = {
+    "zaal", "feestzaal", "dienstencentrum", "vzw", "wzc", "woonzorgcentrum", "rusthuis", "az", "ziekenhuis",
+    "school", "basisschool", "kleuterschool", "campus", "café", "cafe", "restaurant", "brasserie", "taverne",
+    "parking", "sporthal", "zwembad", "cc", "jeugdhuis", "kunstkring", "residentie", "assistentiewoningen",
+    "kinderdagverblijf", "kdv", "bibliotheek", "buurthuis", "ontmoetingscentrum", "ocmw", "wijkcentrum",
+    "bv", "nv", "bvba", "firma", "bedrijf", "winkel", "supermarkt", "apotheek", "kerk", "parochie", "kapel",
+    "hotel", "camping", "project", "wijk", "domein", "park", "kasteel", "hoeve", "centrum", "gemeenschapscentrum",
+}
+# Subject lines hold titles, not people ('Onderwerp: Klacht Afvalophaling Imog')
+_SUBJECT_LINE_RE = re.compile(r"(?:^|\n)[ \t]*(?i:onderwerp|betreft|subject|objet|re|fw|fwd)[ \t]*:[^\n]*$")
+# 'mijn naam is X', 'ik ben X', 'de heer X': the word before the cue decides
+_TWO_WORD_CUES = {
+    "is": {("naam", "is"), ("zij", "is"), ("hij", "is"), ("dit", "is"), ("hier", "is")},
+    "de": {("de", "heer")}, "heer": {("de", "heer")}, "ben": {("ik", "ben"), ("hier", "ben")},
+    "heet": {("ik", "heet"), ("zij", "heet"), ("hij", "heet")}, "suis": {("je", "suis")},
+    "est": {("nom", "est"), ("appelle", "est")}, "naam": {("mijn", "naam"), ("zijn", "naam"), ("haar", "naam")},
+    "appelle": {("m'", "appelle"), ("je", "appelle")}, "la": {("de", "la")}, "le": {("de", "le")},
+}
+_CUE_LIKE = frozenset(CUE_WORDS | TITLE_WORDS | set(_TWO_WORD_CUES))
 _TITLES_BEFORE_RE = re.compile(
     r"(?:(?:\b(?i:de[ ]+heer|" + "|".join(sorted(TITLE_WORDS, key=len, reverse=True)) + r")\b\.?|\b[A-Z]\.(?:-?[A-Z]\.)*)"
     r"[ ]*(?:/[ ]*)?)+$"
 )
 _PARTICLES_BEFORE_RE = re.compile(
-    r"(?:(?<![\w'’])(?:van|de|der|den|ter|ten|'t|’t|vande|vanden|vander|von|le|la|du|des|di|da|dos|del|el|al|ben|bou"
+    r"(?:(?<![\w'’])(?:van|de|der|den|ter|ten|'t|’t|vande|vanden|vander|von|le|la|du|des|di|da|dos|del|el|al|bou"
     r"|ait|aït|ibn|bin|v/d|v\.d\.|d'|d’)[ ]?)+$",
     re.I,
 )
@@ -678,19 +699,26 @@ class _NameFinder:
             return _zipf(low) < 4.4
         return False
 
+    def is_first_name(self, token: str) -> bool:
+        """A first name the lists know that is not also an ordinary word ('Roos' and 'Will' are)."""
+        low = token.lower()
+        if "-" in low:
+            return all(p in self.lex.first_names for p in low.split("-"))
+        return low in self.lex.first_names and low not in self.lex.common_words and _zipf(low) < 5.4
+
     def is_known_name(self, token: str) -> bool:
         low = token.lower()
         return low in self.lex.first_names or low in self.lex.surnames
 
     @functools.lru_cache(maxsize=100_000)  # noqa: B019 - one finder per scrubber, lives as long
-    def not_a_person(self, token: str) -> bool:
-        """Countries, nationalities, places abroad, institutions and organisation heads."""
+    def not_a_person(self, token: str, compounds: bool = True) -> bool:
+        """Countries, nationalities, places abroad, institutions and (`compounds`) organisation heads."""
         f = _fold(token.rstrip("."))
         if f in self.gazetteer or f in self.institutions or f in _NOT_NAME:
             return True
         if "-" in f and any(p in self.gazetteer or p in self.institutions for p in f.split("-")):
             return True  # 'Iraaks-Koerdistan', 'Commissie-Juncker'
-        return self.is_org_compound(token)
+        return compounds and self.is_org_compound(token)
 
     @functools.lru_cache(maxsize=100_000)  # noqa: B019
     def is_org_compound(self, token: str) -> bool:
@@ -706,10 +734,10 @@ class _NameFinder:
         if "-" in f:
             parts = f.split("-")
             return any(_zipf(p) >= 3.5 for p in parts if len(p) >= 4) or not token.split("-")[-1][:1].isupper()
-        if len(f) >= 9 and not self.is_known_name(token):
+        if len(f) >= 9 and not self.is_known_name(token) and not f.startswith(_SURNAME_PREFIXES):
             for i in range(3, len(f) - 4):
                 head = f[i:]
-                if head not in ("meester", "lieve") and _zipf(head) >= 4.2:
+                if head not in ("meester", "lieve", "andere", "ander") and _zipf(head) >= 4.2:
                     return True
         return False
 
@@ -769,7 +797,11 @@ class _NameFinder:
             j = i
             while j + 1 < n and self._joins(text, tokens[j], tokens[j + 1]):
                 j += 1
-            if i == j and not self._may_stand_alone(tok) and (i == 0 or tokens[i - 1][2].lower() not in _CUE_LIKE):
+            prev = tokens[i - 1][2].lower() if i else ""
+            if (prev in VENUE_WORDS and text[tokens[i - 1][1] : s] == " ") or _SUBJECT_LINE_RE.search(text, max(0, s - 80), s):
+                i = j + 1  # 'zaal De Schakel', 'WZC Ter Melle'; 'Onderwerp: Klacht Afvalophaling Imog'
+                continue
+            if i == j and not self._may_stand_alone(tok) and prev not in _CUE_LIKE:
                 i += 1  # a lone capitalised word without a cue: most open a sentence ('Graag', 'Ik')
                 continue
             self._judge_chain(text, tokens, i, j, found)
@@ -882,8 +914,8 @@ class _NameFinder:
         if gap in ("", ",") or (gap == "." and prev in _ABBREVIATED_CUES):
             cue = self._cue_strength(prev)
         # 'de heer', 'mijn naam is': look one word further back
-        if not cue and i > 1 and prev in ("is", "de", "la", "le") and gap == "":
-            cue = 3 if (tokens[i - 2][2].lower(), prev) in {("naam", "is"), ("de", "heer")} else 0
+        if not cue and i > 1 and prev in _TWO_WORD_CUES and gap in ("", ","):
+            cue = 3 if (tokens[i - 2][2].lower(), prev) in _TWO_WORD_CUES[prev] else 0
         blocked = self._blocked_mask(tuple(t for _, _, t in chain))
         # an organisation ('Raad van State', 'Commissie Tegemoetkoming Geneesmiddelen') takes the
         # whole chain with it, unless a title cue opens a person inside it
@@ -891,6 +923,9 @@ class _NameFinder:
         while k < len(chain):
             s, e, tok = chain[k]
             low = tok.lower().rstrip(".")
+            if low in NAME_PARTICLES and not _is_cap(tok) and k + 1 < len(chain) and self._cue_strength(chain[k + 1][2]):
+                k += 1  # 'van Prof. Dr. X': the preposition before a title
+                continue
             strength = self._cue_strength(tok) if (_is_cap(tok) or low in TITLE_WORDS) and k + 1 < len(chain) else 0
             if strength and low not in NAME_PARTICLES:
                 cue = strength
@@ -917,8 +952,13 @@ class _NameFinder:
                 run.pop()
             while run and not _is_cap(run[0][2]) and run[0][2].lower() in NAME_PARTICLES:
                 run.pop(0)
-            if run and self._accept(tuple(t for _, _, t in run), cue, first_of_sentence):
+            words = tuple(t for _, _, t in run)
+            if run and self._accept(words, cue, first_of_sentence):
                 found.append(("naam", run[0][0], run[-1][1]))
+            else:
+                cut = next((x for x, t in enumerate(words) if x and t in NAME_PARTICLES), 0)
+                if cut and self._accept(words[:cut], cue, first_of_sentence):  # 'Rita van het Sociaal Huis'
+                    found.append(("naam", run[0][0], run[cut - 1][1]))
             k = m
             cue = cue if not run else 0  # 'minister van Justitie X': 'van' alone keeps the cue
 
@@ -939,6 +979,9 @@ class _NameFinder:
             if mask[k] or (low in NAME_PARTICLES and not _is_cap(tok)):
                 continue
             glued = k > 0 and chain[k - 1].lower() in _LEADING_PARTICLES  # 'Van Damme', 'De Panne'
+            after_first = k > 0 and self.is_first_name(chain[k - 1])  # 'Laura Geldhof', not an org
+            if after_first and _fold(tok) not in self.institutions and not self.not_a_person(tok):
+                continue
             if not self.is_listed_name(tok) and self.is_org_compound(tok) or _fold(tok) in self.institutions:
                 mask[k] = 2
             elif self.not_a_person(tok) or (low in self.lex.places and not glued):
@@ -953,6 +996,20 @@ class _NameFinder:
         content = [w for w in words if w.lower() not in NAME_PARTICLES]
         if not content or len(content) > 4:
             return False
+        for w in content:
+            low = w.lower()
+            if low in TITLE_WORDS or (len(w) == 2 and w.isupper() and not w.endswith(".")):
+                return False  # 'Madame, Monsieur', 'PV KO'
+            if cue < 2 and len(w) >= 7 and _STREET_END_RE.search(w) and low not in self.lex.surnames:
+                return False  # a street named as a place: 'in de Gentsesteenweg'
+
+        if self.is_first_name(content[0]) and 2 <= len(content) <= 4 and not any(
+                self.not_a_person(w, compounds=False) for w in content) and (
+                len(words) > len(content) or all(_is_cap(w) for w in content[1:])) and not any(
+                _zipf(w.lower(), "en") >= 4.0 and w.lower() not in self.lex.surnames for w in content[1:]):
+            # a first name the lists know, then capitalised words or particles that are no place,
+            # country or body: 'Marleen De Wolf', 'Lucas ter Haar', 'Denise Bal', 'Laura Geldhof'
+            return True
         if any(self.not_a_person(w) for w in content):
             return False
         if cue >= 3:
@@ -992,8 +1049,9 @@ class _NameFinder:
         parts = word.split("-")
         if len(parts) > 1 and all(p[:1].isupper() and p.lower() in self.lex.first_names for p in parts):
             return True  # 'Jan-Willem', 'Anne-Sophie', also opening a sentence
-        if sentence_start:
-            return False
+        if sentence_start:  # a rare first name opening a sentence: 'Hanne contacteert haar morgen'
+            low = word.lower()
+            return self.is_first_name(word) and _zipf(low) < 4.2 and _zipf(low, "en") < 4.5 and _zipf(low, "fr") < 4.5
         # alone, mid-sentence: a name the lists know ("d'Hondt": its core); an unlisted rare word is as
         # often an organisation, product or place ('Selor', 'Fedasil', 'Vielsalm')
         return self.is_listed_name(word) or (core is not word and self.namey(core))
@@ -1009,7 +1067,7 @@ _FIELD_RE = re.compile(
     r"|klant|bewoner|eigenaar|huurder|verhuurder|ondergetekende|pati[ëe]nt|cli[ëe]nt|behandelaar|dossierbeheerder"
     r"|getuige|begunstigde|rekeninghouder|titularis|partner|echtgeno(?:o|)te?|ouder|moeder|vader|kind|leerling"
     r"|bestuurder|overtreder|beller|geadresseerde|afzender|ondertekend|naam aanvrager|naam melder)"
-    r"[ \t]*:[ \t]*(?P<value>[^\n,;<(\[|@\d]{2,80})",
+    r"[ \t]*:[ \t]*(?P<value>(?:(?![ ][-–—][ ])[^\n,;<(\[|@\d]){2,80})(?![\w.+-]*@)",
     re.M,
 )
 # Closing formulas: the next line is the writer's name ('Met vriendelijke groeten,\nJan Peeters').
