@@ -752,7 +752,23 @@ class _NameFinder:
             return False  # 'Vernietiging', 'Schuldenlast' are nouns, not names
         return _zipf(low) < 3.0 and _zipf(low, "en") < 3.6 and _zipf(low, "fr") < 3.6
 
-    def name_words(self, text: str, start: int, end: int, strict: bool, prefix: bool = False) -> tuple[int, int] | None:
+    def caps_names(self, text: str) -> list[tuple[str, int, int]]:
+        """Names written in capitals: runs of capitalised words the name lists know, after a title, or
+        next to another listed name ('ROGER VANDENBERGHE', 'DHR. VANDENDRIESSCHE', 'JANSSENS Marc')."""
+        found = []
+        for m in _CAPS_WORD_RE.finditer(text):
+            word = m.group().title()
+            low = word.lower()
+            if low in self.lex.common_words or self.not_a_person(word) or low in self.lex.places or low in _NOT_NAME:
+                continue
+            before = text[max(0, m.start() - 12) : m.start()].lower()
+            titled = bool(re.search(r"(?:dhr|mevr|mw|mr|dr|heer|mevrouw|meneer|ben|naam|is)\.?[ ]+$", before))
+            if titled or (self.is_listed_name(word) and _zipf(low) < 4.0):
+                found.append(("naam", m.start(), m.end()))
+        return found
+
+    def name_words(self, text: str, start: int, end: int, strict: bool, prefix: bool = False,
+                   first_needed: bool = False) -> tuple[int, int] | None:
         """The span of a person's name at the start of text[start:end] (a field value, a line),
         whatever its case, or None when the words are ordinary words, places or organisations."""
         words = list(re.finditer(r"[vV]/[dD]|[^\W\d_](?:[\w'’.]|-(?=\w))*", text[start:end]))
@@ -776,6 +792,9 @@ class _NameFinder:
             taken.append(w)
         while taken and taken[-1].group().lower() in NAME_PARTICLES:
             taken.pop()
+        if first_needed and (len(taken) != len(words) or len(taken) > 4 or not taken or not any(
+                self.is_first_name(w.group()) or (_is_cap(w.group()) and self.is_listed_name(w.group())) for w in taken)):
+            return None  # a line or message end is a name only if it is nothing but one
         if not taken or (not prefix and len(taken) < len([w for w in words if w.group()[:1].isalpha()][:6])
                          and strict):
             return None
@@ -1077,9 +1096,15 @@ _CLOSING_RE = re.compile(
     r"[ \t]*[,!.]?[ \t]*\n+[ \t]*(?P<value>[^\n,;<(\[|@\d]{2,60})"
 )
 _LOWER_AFTER_TITLE_RE = re.compile(
-    r"\b(?i:mevrouw|meneer|mijnheer|de heer|dhr|mevr|mw|madame|monsieur|mme)\.?[ ]+"
+    r"\b(?i:mevrouw|meneer|mijnheer|de heer|dhr|mevr|mw|madame|monsieur|mme|ik ben|ik heet|mijn naam is|mijn naam"
+    r"|zij is|hij is|zij heet|hij heet|je suis|je m'appelle|broer|zus|zoon|dochter|mijn man|mijn vrouw|partner"
+    r"|echtgenoot|echtgenote|buurman|buurvrouw|collega|moeder|vader|kleinzoon|kleindochter|groeten|groetjes|mvg)\.?,?[ ]+"
     r"(?P<value>[a-zà-ÿ][\w'’-]*(?:[ ]+[a-zà-ÿ][\w'’-]*){0,3})"
 )
+# A message or a line that ends in a name: 'Dank je! Ann', 'wie haalt die weg? Koen', 'marcel vanbelle'
+_SIGN_OFF_RE = re.compile(r"(?:^|[.!?:)\n]|[.!?]{2,})[ \t]*-?(?P<value>[^\W\d_][\w'’ -]{1,40}?)[ \t.!]*$|(?P<line>^[ \t]*[^\W\d_][\w'’. -]{2,40}$)", re.M)
+# All-capitals text: 'IK BEN ROGER VANDENBERGHE', 'MIJN HUISBAAS DHR. VANDENDRIESSCHE'
+_CAPS_WORD_RE = re.compile(r"(?<![\w'’])[A-ZÀ-Ý][A-ZÀ-Ý'’-]{2,}(?![\w'’])")
 
 
 def _field_names(finder: _NameFinder, text: str, tokens: list) -> list[tuple[str, int, int]]:
@@ -1093,9 +1118,20 @@ def _field_names(finder: _NameFinder, text: str, tokens: list) -> list[tuple[str
             if span:
                 found.append(("naam", *span))
     for m in _LOWER_AFTER_TITLE_RE.finditer(text):
+        first = re.match(r"[\w'’-]+", m.group("value")).group()
+        if not (finder.is_first_name(first) or finder.is_listed_name(first)) or first in NAME_PARTICLES:
+            continue  # 'mijn buurman parkeert', 'ik ben bewindvoerder': lower case needs a listed name
         span = finder.name_words(text, m.start("value"), m.end("value"), strict=True, prefix=True)
         if span:
             found.append(("naam", *span))
+    for m in _SIGN_OFF_RE.finditer(text):
+        group = "value" if m.group("value") else "line"
+        span = finder.name_words(text, m.start(group), m.end(group), strict=True, first_needed=True)
+        if span:
+            found.append(("naam", *span))
+    upper = sum(c.isupper() for c in text)
+    if upper > 12 and upper > 0.6 * sum(c.isalpha() for c in text):
+        found += finder.caps_names(text)  # a message written in capitals
     return found
 
 
