@@ -49,7 +49,7 @@ _RRN_RE = re.compile(
 _IBAN_RE = re.compile(r"(?<![\w-])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![\w-])")
 _PHONE_RE = re.compile(
     r"(?<![\w+/.,-])(?<!\d[ ./-])"
-    r"(?:(?P<intl>(?:\+|00)[ ]?(?P<cc>32|31|33|352|49|44)[ ]?(?:\((?:0|\d{1,3})\)[ ]?|[ ./-])?)|(?P<paren>\(0\d{1,3}\)[ ]?)|(?=0))"
+    r"(?:(?P<intl>(?:\+|00)[ ]?(?P<cc>32|31|33|352|49|44|[1-9]\d{0,2}(?=[ .-]))[ ]?(?:\((?:0|\d{1,3})\)[ ]?|[ ./-])?)|(?P<paren>\(0\d{1,3}\)[ ]?)|(?=0))"
     r"\d(?:(?:[ ]?[./-][ ]?|[ ])?\d){5,10}(?![\w/-]|[ .,/-]\d|[.,]\d)"
 )
 # Words just before a number that say it is a phone number (or, for bare digit strings, that it is not).
@@ -65,7 +65,10 @@ _REFERENCE_CUE_RE = re.compile(
 )
 _KBO_RE = re.compile(r"0\d{3}\.\d{3}\.\d{3}")
 _PLATE_RE = re.compile(
-    r"(?<![\w-])(?:[1-9][- ]?[A-Z]{3}[- ]?\d{3}|(?P<old>[A-Z]{3})-\d{3}|\d{3}-[A-Z]{3})(?![\w-])"
+    r"(?<![\w-])(?:[1-9][- ]?[A-Z]{3}[- ]?\d{3}|(?P<old>[A-Z]{3})-\d{3}|\d{3}-[A-Z]{3}"
+    # Dutch side codes (GV-482-K, 83-KNB-7, 12-ABC-3, XX-12-YY) and French SIV plates (FG-418-KL)
+    r"|[A-Z]{2}-\d{3}-[A-Z]{1,2}|[A-Z]-\d{3}-[A-Z]{2}|\d{2}-[A-Z]{3}-\d|\d-[A-Z]{3}-\d{2}|\d{2}-[A-Z]{2}-[A-Z]{2}"
+    r"|[A-Z]{2}-\d{2}-[A-Z]{2}|\d{2}-[A-Z]{2}-\d{2}|[A-Z]{2}-[A-Z]{2}-\d{2}|[A-Z]{3}-\d{2}-[A-Z]|[A-Z]-\d{2}-[A-Z]{3})(?![\w-])"
 )
 # Three-letter prefixes of references that the pre-2008 plate form (ABC-123) would otherwise catch.
 _NOT_PLATE_PREFIXES = {"BTW", "REF", "DOS", "KBO", "OMV", "FAC", "INV", "NRS", "ART", "AFD"}
@@ -82,11 +85,23 @@ def _find_rrn(text: str) -> list[tuple[str, int, int]]:
         digits = re.sub(r"\D", "", m.group())
         if stdnum_nn.is_valid(digits) or stdnum_bis.is_valid(digits):
             found.append(("rijksregisternummer", m.start(), m.end()))
+    for m in _RRN_SHAPE_RE.finditer(text):
+        if _plausible_birth(m.group()):  # '76.10.10-215.60': the register's own notation
+            found.append(("rijksregisternummer", m.start(), m.end()))
     for cue in _RRN_CUE_RE.finditer(text) if _TEN_DIGITS_RE.search(text) else ():
         m = _RRN_TYPO_RE.match(text, cue.end())
         if m and 10 <= sum(c.isdigit() for c in m.group("num")) <= 12:
             found.append(("rijksregisternummer", m.start("num"), m.end("num")))
     return found
+
+
+_RRN_SHAPE_RE = re.compile(r"(?<![\w.-])\d{2}\.\d{2}\.\d{2}[-.]\d{3}\.\d{2}(?![\w-]|[.,]\d)")
+
+
+def _plausible_birth(number: str) -> bool:
+    digits = re.sub(r"\D", "", number)
+    month, day = int(digits[2:4]), int(digits[4:6])
+    return (month % 20 <= 12) and day <= 31
 
 
 _TEN_DIGITS_RE = re.compile(r"\d(?:[ ./-]?\d){9}")
@@ -113,10 +128,19 @@ def _find_iban(text: str) -> list[tuple[str, int, int]]:
             compact = raw[:end].replace(" ", "")
             if len(compact) < 15:
                 break
-            if stdnum_iban.is_valid(compact):
+            if _mod97(compact) and stdnum_iban.is_valid(compact):
                 found.append(("iban", m.start(), m.start() + end))
                 break
     return found
+
+
+def _mod97(compact: str) -> bool:
+    """The IBAN check digits, computed before stdnum looks up the country's structure."""
+    rearranged = compact[4:] + compact[:4]
+    try:
+        return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+    except ValueError:
+        return False
 
 
 def _find_phones(text: str) -> list[tuple[str, int, int]]:
@@ -139,7 +163,7 @@ def _find_phones(text: str) -> list[tuple[str, int, int]]:
             national = re.sub(r"\D", "", body)
             if national.startswith("0"):
                 national = national[1:]
-            if _possible("+" + m.group("cc") + national):
+            if len(national) >= 7 and _possible("+" + m.group("cc") + national):
                 found.append(("telefoon", m.start(), m.end()))
             continue
         digits = re.sub(r"\D", "", raw)
@@ -325,11 +349,13 @@ _STREET_END_RE = re.compile(r"(?:" + "|".join(sorted(STREET_SUFFIXES, key=len, r
 _HOUSE_NUMBER_RE = re.compile(
     r"(?P<pre>[^\W\d_][\w'’.-]*)[ ]+(?:(?:nr|no|n°|nummer|huisnummer)\.?[ ]*)?(?P<num>\d{1,4}(?: ?[a-zA-Z](?![\w]))?)"
     r"(?:[ ]*(?:-|/)[ ]*\d{1,4}(?![\d.,]))?"
-    r"(?:[ ]*,?[ ]*(?:bus|b\.|bte|box|boîte|bt)[ ]*\d{1,4}[a-zA-Z]?|[ ]*/[ ]*\d{1,3}[a-zA-Z]?)?(?![\d])(?![.,]\d)"
+    r"(?:[ ]*,?[ ]*(?:bus|b\.|bte|box|boîte|bt)[ ]*\d{1,4}[a-zA-Z]?|[ ]*/[ ]*(?:\d{1,3}[a-zA-Z]?|[A-Za-z](?![\w])))?(?![\d])(?![.,]\d)"
 )
 _POSTCODE_RE = re.compile(
     r"(?<![\w/.,-])(?:(?:B|NL|F)-)?[1-9]\d{3}(?:[ ]?[A-Z]{2}(?= ))?[ ]+(?P<town>[A-Z][^\W\d_A-Z]+(?:(?:-| )(?:[A-Z][^\W\d_A-Z]+|sur|lez|aan|de|den|op|over))*)(?![\w-])"
 )
+_POSTCODE_ANY_CASE_RE = re.compile(r"(?<![\w/.,-])[1-9]\d{3}[ ]+(?P<town>[^\W\d_][\w'’-]+)(?![\w-])")
+_HOUSE_NUMBER_END_RE = re.compile(r"[^\W\d_]{3,}[ ]+\d{1,4}[a-zA-Z]?(?:[ ]*/[ ]*\w{1,3})?[ ,]*$")
 _NOT_TOWN = {"euro", "eur", "uur", "stuks", "km", "m", "m²", "m2", "januari", "februari", "maart",
              "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"}
 _WORD_RE = re.compile(r"[A-Z]\.(?=[ ]?[A-Z])|[^\W\d_](?:[\w'’]|-(?=\w))*")
@@ -343,13 +369,16 @@ _ADDRESS_CUE_RE = re.compile(
     r"|\badres(?:wijziging)?:?|\bter hoogte van(?: de)?|\bgelegen(?: aan de| in de)?|\bverhuisd naar(?: de)?)[ ]*$",
     re.I,
 )
-_POSTCODE_AFTER_RE = re.compile(r"^(?:[ ]*,[ ]*|[ ]+te[ ]+|[ ]*\n[ ]*|[ ]+|[ ]*-[ ]*)(?:(?:B|NL|F)-)?[1-9]\d{3,4}(?:[ ]?[A-Z]{2})?[ ]+[A-Z]")
+_POSTCODE_AFTER_RE = re.compile(r"^(?:[ ]*,[ ]*|[ ]+te[ ]+|[ ]*\n[ ]*|[ ]+|[ ]*-[ ]*)(?:(?:B|NL|F)-)?[1-9]\d{3,4}(?:[ ]?[A-Z]{2})?[ ]+[A-Za-z]")
 # French-style addresses (Wallonia, the Nord département): 'rue de la Gare 14', '12, rue Nationale',
 # 'chaussée de Gand 100', with an optional five-digit French postcode and town after them.
 _FR_STREET = (
     r"(?i:rue|avenue|av\.|chauss[ée]e|boulevard|bd|bld|place|quai|chemin|impasse|all[ée]e|route|clos|square"
     r"|dr[èe]ve|sentier|r[ée]sidence|cit[ée]|parvis|passage|faubourg)"
 )
+_FR_STREET_HINTS = ("rue", "av", "chauss", "boulevard", "bd", "bld", "place", "quai", "chemin", "impasse", "all",
+                    "route", "clos", "square", "drève", "dreve", "sentier", "sidence", "cit", "parvis", "passage",
+                    "faubourg")
 _FR_NAME = r"(?:[ ](?i:de|du|des|la|le|l[’']|d[’']|aux?|sur|en|saint|sainte|st|ste)\b|[ ][A-ZÀ-Ý][\w’'-]*|[ ]?[’'][A-ZÀ-Ý][\w’'-]*)+"
 _FR_ADDRESS_RE = re.compile(
     r"(?<![\w-])(?:(?P<num1>\d{1,4}(?:[ ]?(?:bis|ter|[a-zA-Z]))?),?[ ]+" + _FR_STREET + _FR_NAME
@@ -377,8 +406,9 @@ def _find_addresses(text: str) -> list[tuple[str, int, int]]:
     found = []
     for m in _HOUSE_NUMBER_RE.finditer(text):
         word = m.group("pre").rstrip(".")
-        if not word[:1].isupper():
-            continue
+        if not word[:1].isupper() and not (
+                _STREET_END_RE.search(word) and len(word) >= 7 and _POSTCODE_AFTER_RE.match(text[m.end() : m.end() + 30])):
+            continue  # 'leiestraat 45 8930 lauwe' counts, with its postcode
         if not _STREET_END_RE.search(word):
             low = word.lower()
             number = int(re.match(r"\d+", m.group("num")).group())
@@ -422,13 +452,20 @@ def _find_addresses(text: str) -> list[tuple[str, int, int]]:
         # never start on a bare connector
         while True:
             head = _WORD_RE.match(text, start)
-            if head and head.group().lower() in _STREET_CONNECTORS and head.end() < m.start("pre"):
+            if head and head.group() in _STREET_CONNECTORS and head.end() < m.start("pre"):
                 start = head.end() + 1
             else:
                 break
         found.append(("adres", start, m.end()))
-    for rx in (_FR_ADDRESS_RE, _POSTBUS_RE):
-        found.extend(("adres", m.start(), m.end()) for m in rx.finditer(text))
+    low = text.lower()
+    if any(word in low for word in _FR_STREET_HINTS):
+        found.extend(("adres", m.start(), m.end()) for m in _FR_ADDRESS_RE.finditer(text))
+    if "bus" in low or "bp" in low or "pb" in low or "boîte" in low or "p.b." in low:
+        found.extend(("adres", m.start(), m.end()) for m in _POSTBUS_RE.finditer(text))
+    for m in _POSTCODE_ANY_CASE_RE.finditer(text):
+        if m.group("town").lower() in default_lexicon().places and _HOUSE_NUMBER_END_RE.search(
+                text, max(0, m.start() - 12), m.start()):
+            found.append(("adres", m.start(), m.end()))  # 'HOOGSTRAAT 201 8970 POPERINGE'
     for m in _POSTCODE_RE.finditer(text):
         town = m.group("town")
         if town.lower() in _NOT_TOWN:
@@ -1101,8 +1138,28 @@ _LOWER_AFTER_TITLE_RE = re.compile(
     r"|echtgenoot|echtgenote|buurman|buurvrouw|collega|moeder|vader|kleinzoon|kleindochter|groeten|groetjes|mvg)\.?,?[ ]+"
     r"(?P<value>[a-zà-ÿ][\w'’-]*(?:[ ]+[a-zà-ÿ][\w'’-]*){0,3})"
 )
-# A message or a line that ends in a name: 'Dank je! Ann', 'wie haalt die weg? Koen', 'marcel vanbelle'
-_SIGN_OFF_RE = re.compile(r"(?:^|[.!?:)\n]|[.!?]{2,})[ \t]*-?(?P<value>[^\W\d_][\w'’ -]{1,40}?)[ \t.!]*$|(?P<line>^[ \t]*[^\W\d_][\w'’. -]{2,40}$)", re.M)
+_CAPS_PAIR_RE = re.compile(r"[A-ZÀ-Ý]{3,}[ ,.]+[A-ZÀ-Ý]{3,}")
+_UPPER_RE = re.compile(r"[A-ZÀ-Ý]")
+_LETTER_RE = re.compile(r"[^\W\d_]")
+_SENTENCE_TAIL_RE = re.compile(r"[.!?:)\n-][ \t]*([^\W\d_][\w'’ -]{1,40}?)[ \t.!]*$")
+
+
+def _sign_off_spans(text: str) -> list[tuple[int, int]]:
+    """A message or a short line that may be nothing but a name: 'Dank je! Ann', '...weg? Koen',
+    'marcel vanbelle' at the end, 'Geert Vandekerckhove' on its own line above an address."""
+    spans = []
+    tail = _SENTENCE_TAIL_RE.search(text, max(0, len(text) - 45))
+    if tail:
+        spans.append(tail.span(1))
+    if "\n" in text:
+        pos = 0
+        for line in text.split("\n"):
+            stripped = line.strip()
+            if 3 <= len(stripped) <= 40 and stripped[:1].isalpha() and not any(c.isdigit() for c in stripped):
+                start = pos + line.index(stripped)
+                spans.append((start, start + len(stripped.rstrip(".!,"))))
+            pos += len(line) + 1
+    return spans
 # All-capitals text: 'IK BEN ROGER VANDENBERGHE', 'MIJN HUISBAAS DHR. VANDENDRIESSCHE'
 _CAPS_WORD_RE = re.compile(r"(?<![\w'’])[A-ZÀ-Ý][A-ZÀ-Ý'’-]{2,}(?![\w'’])")
 
@@ -1124,13 +1181,11 @@ def _field_names(finder: _NameFinder, text: str, tokens: list) -> list[tuple[str
         span = finder.name_words(text, m.start("value"), m.end("value"), strict=True, prefix=True)
         if span:
             found.append(("naam", *span))
-    for m in _SIGN_OFF_RE.finditer(text):
-        group = "value" if m.group("value") else "line"
-        span = finder.name_words(text, m.start(group), m.end(group), strict=True, first_needed=True)
+    for start, end in _sign_off_spans(text):
+        span = finder.name_words(text, start, end, strict=True, first_needed=True)
         if span:
             found.append(("naam", *span))
-    upper = sum(c.isupper() for c in text)
-    if upper > 12 and upper > 0.6 * sum(c.isalpha() for c in text):
+    if _CAPS_PAIR_RE.search(text) and len(_UPPER_RE.findall(text)) > 0.6 * len(_LETTER_RE.findall(text)):
         found += finder.caps_names(text)  # a message written in capitals
     return found
 
@@ -1202,11 +1257,22 @@ def _merge_addresses(text: str, findings: list[tuple[str, int, int]]) -> list[tu
     """'Kerkstraat 12, 8500 Kortrijk' is one address, not two."""
     merged: list[tuple[str, int, int]] = []
     for f in findings:
-        if merged and f[0] == "adres" == merged[-1][0] and text[merged[-1][2] : f[1]].strip(" ,") == "":
+        if merged and f[0] == "adres" == merged[-1][0] and _ADDRESS_GLUE_RE.fullmatch(text, merged[-1][2], f[1]):
             merged[-1] = ("adres", merged[-1][1], f[2])
         else:
             merged.append(f)
-    return merged
+    out = []
+    for kind, start, end in merged:
+        if kind == "adres":  # 'Meersbaan 3 Zwevegem': a municipality right after the number
+            town = _TOWN_AFTER_RE.match(text, end)
+            if town and town.group(1).lower() in default_lexicon().places:
+                end = town.end()
+        out.append((kind, start, end))
+    return out
+
+
+_ADDRESS_GLUE_RE = re.compile(r"[ ,]*(?:\n[ \t]*)?(?:te[ ]+)?|,?[ ]*(?:kamer|app\.?|appartement|verdieping|bus|box)[ ]*\w{1,4},?[ ]*")
+_TOWN_AFTER_RE = re.compile(r"[ ,]+([A-Z][\w'’-]+|[a-z][\w'’-]+(?=[ .,]|$))")
 
 
 @functools.lru_cache(maxsize=1)
