@@ -80,7 +80,9 @@ def _find_emails(text: str) -> list[tuple[str, int, int]]:
 
 def _find_rrn(text: str) -> list[tuple[str, int, int]]:
     """Valid national and BIS numbers anywhere; after a word that says so, also mistyped ones."""
-    found = []
+    found: list[tuple[str, int, int]] = []
+    if not _TEN_DIGITS_RE.search(text):
+        return found  # one cheap scan: most messages hold no number that long
     for m in _RRN_RE.finditer(text):
         digits = re.sub(r"\D", "", m.group())
         if stdnum_nn.is_valid(digits) or stdnum_bis.is_valid(digits):
@@ -88,7 +90,7 @@ def _find_rrn(text: str) -> list[tuple[str, int, int]]:
     for m in _RRN_SHAPE_RE.finditer(text):
         if _plausible_birth(m.group()):  # '76.10.10-215.60': the register's own notation
             found.append(("rijksregisternummer", m.start(), m.end()))
-    for cue in _RRN_CUE_RE.finditer(text) if _TEN_DIGITS_RE.search(text) else ():
+    for cue in _RRN_CUE_RE.finditer(text):
         m = _RRN_TYPO_RE.match(text, cue.end())
         if m and 10 <= sum(c.isdigit() for c in m.group("num")) <= 12:
             found.append(("rijksregisternummer", m.start("num"), m.end("num")))
@@ -402,9 +404,37 @@ _NOT_STREET = {
 }
 
 
+_NUMBER_RE = re.compile(r" (\d{1,4})(?!\d)")
+_NUMBER_MARKERS = (" nr.", " nr", " no.", " no", " n°", " nummer", " huisnummer")
+
+
+def _house_numbers(text: str) -> list[re.Match]:
+    """`_HOUSE_NUMBER_RE` matches, found from the numbers backwards: a text has far fewer numbers
+    than words, and scanning every word for a number after it was the slowest part."""
+    matches, last = [], -1
+    for num in _NUMBER_RE.finditer(text):
+        end = len(text[: num.start(1)].rstrip(" "))
+        for marker in _NUMBER_MARKERS:  # 'Kerkstraat nr. 14'
+            if text.endswith(marker, 0, end):
+                end = len(text[: end - len(marker)].rstrip(" "))
+                break
+        start = end
+        while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "'’.-"):
+            start -= 1
+        while start < end and not text[start].isalpha():
+            start += 1
+        if start >= end or start <= last or (start > 0 and text[start - 1] not in " \n\t(,;:'\""):
+            continue  # no word, inside a word or an e-mail address
+        m = _HOUSE_NUMBER_RE.match(text, start)
+        if m:
+            matches.append(m)
+            last = m.start()
+    return matches
+
+
 def _find_addresses(text: str) -> list[tuple[str, int, int]]:
     found = []
-    for m in _HOUSE_NUMBER_RE.finditer(text):
+    for m in _house_numbers(text):
         word = m.group("pre").rstrip(".")
         if not word[:1].isupper() and not (
                 _STREET_END_RE.search(word) and len(word) >= 7 and _POSTCODE_AFTER_RE.match(text[m.end() : m.end() + 30])):
@@ -649,6 +679,12 @@ def _is_cap(token: str) -> bool:
     return len(token) > 2 and token[1] in "'’" and token[2:3].isupper() and token[0] == "d"
 
 
+@functools.lru_cache(maxsize=200_000)
+def _chain_word(token: str) -> bool:
+    """Can this word be part of a chain of name words: capitalised, or a particle ('van', 'v/d')?"""
+    return _is_cap(token) or token.lower() in NAME_PARTICLES or token[:2].lower() in ("v/", "v.")
+
+
 # Name tokens: initials ('A.', 'A.B.' as 'A.' 'B.', 'J.-P.', 'Th.'), 'v/d' and 'v.d.' (van der/den),
 # words with an apostrophe or hyphen inside ("d'Hondt", 'Visser-de', 'Jan-Willem').
 _NAME_TOKEN_RE = re.compile(
@@ -674,7 +710,7 @@ VENUE_WORDS = {
     "hotel", "camping", "project", "wijk", "domein", "park", "kasteel", "hoeve", "centrum", "gemeenschapscentrum",
 }
 # Subject lines hold titles, not people ('Onderwerp: Klacht Afvalophaling Imog')
-_SUBJECT_LINE_RE = re.compile(r"(?:^|\n)[ \t]*(?i:onderwerp|betreft|subject|objet|re|fw|fwd)[ \t]*:[^\n]*$")
+_SUBJECT_LINE_RE = re.compile(r"^[ \t]*(?i:onderwerp|betreft|subject|objet|re|fw|fwd)[ \t]*:[^\n]*", re.M)
 # 'mijn naam is X', 'ik ben X', 'de heer X': the word before the cue decides
 _TWO_WORD_CUES = {
     "is": {("naam", "is"), ("zij", "is"), ("hij", "is"), ("dit", "is"), ("hier", "is")},
@@ -842,10 +878,11 @@ class _NameFinder:
     def find(self, text: str) -> list[tuple[str, int, int]]:
         tokens = [(m.start(), m.end(), m.group()) for m in _NAME_TOKEN_RE.finditer(text)]
         found: list[tuple[str, int, int]] = []
+        subjects = [m.span() for m in _SUBJECT_LINE_RE.finditer(text)] if ":" in text else []
         i, n = 0, len(tokens)
         while i < n:
             s, e, tok = tokens[i]
-            if not (_is_cap(tok) or tok.lower() in NAME_PARTICLES):
+            if not _chain_word(tok):
                 i += 1
                 continue
             # chain of capitalised words and particles separated by single spaces or hyphens; after
@@ -854,7 +891,7 @@ class _NameFinder:
             while j + 1 < n and self._joins(text, tokens[j], tokens[j + 1]):
                 j += 1
             prev = tokens[i - 1][2].lower() if i else ""
-            if (prev in VENUE_WORDS and text[tokens[i - 1][1] : s] == " ") or _SUBJECT_LINE_RE.search(text, max(0, s - 80), s):
+            if (prev in VENUE_WORDS and text[tokens[i - 1][1] : s] == " ") or any(a <= s < b for a, b in subjects):
                 i = j + 1  # 'zaal De Schakel', 'WZC Ter Melle'; 'Onderwerp: Klacht Afvalophaling Imog'
                 continue
             if i == j and not self._may_stand_alone(tok) and prev not in _CUE_LIKE:
@@ -877,10 +914,10 @@ class _NameFinder:
         return self.is_listed_name(token) or (core is not token and self.namey(core))
 
     def _joins(self, text: str, left: tuple, right: tuple) -> bool:
-        gap = text[left[1] : right[0]]
         tok = right[2]
-        if not (_is_cap(tok) or tok.lower() in NAME_PARTICLES or tok[:2].lower() in ("v/", "v.")):
+        if not _chain_word(tok):
             return False
+        gap = text[left[1] : right[0]]
         if gap in (" ", "-", " - "):
             return True
         return left[2].endswith((".", ".-")) and gap in ("", " ") or (
@@ -1132,12 +1169,14 @@ _CLOSING_RE = re.compile(
     r"|salutations|alvast bedankt|bedankt|dank u|dank je|met dank|tot dan|tot later|vg|gr)"
     r"[ \t]*[,!.]?[ \t]*\n+[ \t]*(?P<value>[^\n,;<(\[|@\d]{2,60})"
 )
-_LOWER_AFTER_TITLE_RE = re.compile(
-    r"\b(?i:mevrouw|meneer|mijnheer|de heer|dhr|mevr|mw|madame|monsieur|mme|ik ben|ik heet|mijn naam is|mijn naam"
-    r"|zij is|hij is|zij heet|hij heet|je suis|je m'appelle|broer|zus|zoon|dochter|mijn man|mijn vrouw|partner"
-    r"|echtgenoot|echtgenote|buurman|buurvrouw|collega|moeder|vader|kleinzoon|kleindochter|groeten|groetjes|mvg)\.?,?[ ]+"
-    r"(?P<value>[a-zà-ÿ][\w'’-]*(?:[ ]+[a-zà-ÿ][\w'’-]*){0,3})"
-)
+# Words after which a *lower-case* listed first name is a name ('mevrouw claeys', 'ik ben mehmet yilmaz').
+LOWER_CASE_CUES = {
+    "mevrouw", "meneer", "mijnheer", "heer", "dhr", "mevr", "mw", "madame", "monsieur", "mme", "heet", "suis",
+    "appelle", "broer", "zus", "zoon", "dochter", "partner", "echtgenoot", "echtgenote", "buurman", "buurvrouw",
+    "collega", "moeder", "vader", "kleinzoon", "kleindochter", "groeten", "groetjes", "mvg", "groet",
+}
+LOWER_CASE_CUE_PAIRS = {("ik", "ben"), ("naam", "is"), ("mijn", "naam"), ("zij", "is"), ("hij", "is"),
+                        ("mijn", "man"), ("mijn", "vrouw"), ("je", "suis")}
 _CAPS_PAIR_RE = re.compile(r"[A-ZÀ-Ý]{3,}[ ,.]+[A-ZÀ-Ý]{3,}")
 _UPPER_RE = re.compile(r"[A-ZÀ-Ý]")
 _LETTER_RE = re.compile(r"[^\W\d_]")
@@ -1174,13 +1213,18 @@ def _field_names(finder: _NameFinder, text: str, tokens: list) -> list[tuple[str
             span = finder.name_words(text, m.start("value"), m.end("value"), strict=rx is _CLOSING_RE)
             if span:
                 found.append(("naam", *span))
-    for m in _LOWER_AFTER_TITLE_RE.finditer(text):
-        first = re.match(r"[\w'’-]+", m.group("value")).group()
-        if not (finder.is_first_name(first) or finder.is_listed_name(first)) or first in NAME_PARTICLES:
-            continue  # 'mijn buurman parkeert', 'ik ben bewindvoerder': lower case needs a listed name
-        span = finder.name_words(text, m.start("value"), m.end("value"), strict=True, prefix=True)
-        if span:
-            found.append(("naam", *span))
+    for k in range(1, len(tokens)):
+        s, e, tok = tokens[k]
+        if not tok[:1].islower() or tok in NAME_PARTICLES:
+            continue
+        prev = tokens[k - 1][2].lower()
+        cue = prev in LOWER_CASE_CUES or (k > 1 and (tokens[k - 2][2].lower(), prev) in LOWER_CASE_CUE_PAIRS)
+        if not cue or text[tokens[k - 1][1] : s] not in (" ", ", ", ". ", ": "):
+            continue
+        if finder.is_first_name(tok) or finder.is_listed_name(tok):  # 'mijn buurman parkeert' stays
+            span = finder.name_words(text, s, min(len(text), s + 60), strict=True, prefix=True)
+            if span:
+                found.append(("naam", *span))
     for start, end in _sign_off_spans(text):
         span = finder.name_words(text, start, end, strict=True, first_needed=True)
         if span:
