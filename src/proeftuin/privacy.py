@@ -334,8 +334,8 @@ STREET_SUFFIXES = (
     "veld", "berg", "houk", "kapel", "kerkhof", "molen", "heirweg", "reke", "wijk", "zuid", "noord",
     "laantje", "straatje", "laai", "rei", "rui", "wandeling", "dreefje", "helling", "vliet", "steeg", "gang",
     "square", "galerij", "hoeve", "beemd", "bos", "donk", "kade", "plantsoen", "bolwerk", "straatweg",
-    "allee", "kaaien", "hoven", "pleintje", "dreven", "wegje", "baantje", "gaarde", "kant", "kwartier",
-    "polder", "heide", "vijver", "laar", "hove", "burcht", "kouterweg",
+    "allee", "kaaien", "pleintje", "dreven", "wegje", "baantje", "gaarde", "kwartier",
+    "polder", "vijver", "burcht", "kouterweg",
     # abbreviations: 'Kerkstr. 1', 'Beukenln 1', 'Gentse Stwg. 4'
     "str", "strt", "ln", "stwg", "stw", "stwg", "pln",
 )
@@ -640,7 +640,7 @@ _FUNCTION_WORDS = {"in", "het", "op", "les", "des", "en", "of", "voor", "met", "
 # ---------------------------------------------------------------- person names
 
 _INITIAL_RE = re.compile(r"(?:[A-Z]|Th|Ch|Ph|Chr|Joh|Wm|Fr|Jac|Hub|Ant|Jos|St)\.-?")
-_SENTENCE_END = re.compile(r"(?:[.!?:;\n\"“(•*>-]\s*|^\s*)$")
+_SENTENCE_END = re.compile(r"(?:[.!?:;\n\"“•*>-]\s*|^\s*)$")
 # Cue words: after a title a capitalised word is a name whatever it is (unless it is a country or an
 # institution); after a role or relation word it must still look like a name.
 STRONG_CUES = {
@@ -763,6 +763,8 @@ class _NameFinder:
         low = token.lower().rstrip(".")
         if low in self.lex.common_words:
             return False
+        if low not in self.lex.first_names and low not in self.lex.surnames:
+            low = _fold(low)  # 'Cédric', 'Zoë' in lists written without accents
         if "-" in low and all(p in self.lex.first_names for p in low.split("-")):
             return True  # 'Jan-Willem', 'Marie-Louise'
 
@@ -1089,11 +1091,14 @@ class _NameFinder:
         content = [w for w in words if w.lower() not in NAME_PARTICLES]
         if not content or len(content) > 4:
             return False
+        if content[0].lower() in TITLE_WORDS:
+            return False  # 'Madame, Monsieur'
+        after_first = self.is_first_name(content[0])
         for w in content:
             low = w.lower()
-            if low in TITLE_WORDS or (len(w) == 2 and w.isupper() and not w.endswith(".")):
-                return False  # 'Madame, Monsieur', 'PV KO'
-            if cue < 2 and len(w) >= 7 and _STREET_END_RE.search(w) and low not in self.lex.surnames:
+            if len(w) == 2 and w.isupper() and not w.endswith("."):
+                return False  # 'PV KO'
+            if cue < 2 and not after_first and len(w) >= 7 and _STREET_END_RE.search(w) and low not in self.lex.surnames:
                 return False  # a street named as a place: 'in de Gentsesteenweg'
 
         if self.is_first_name(content[0]) and 2 <= len(content) <= 4 and not any(
@@ -1159,7 +1164,9 @@ _FIELD_RE = re.compile(
     r"|voornaam en naam|nom|pr[ée]nom|nom et pr[ée]nom|van|aan|cc|bcc|contactpersoon|contact|melder|aanvrager"
     r"|klant|bewoner|eigenaar|huurder|verhuurder|ondergetekende|pati[ëe]nt|cli[ëe]nt|behandelaar|dossierbeheerder"
     r"|getuige|begunstigde|rekeninghouder|titularis|partner|echtgeno(?:o|)te?|ouder|moeder|vader|kind|leerling"
-    r"|bestuurder|overtreder|beller|geadresseerde|afzender|ondertekend|naam aanvrager|naam melder)"
+    r"|bestuurder|overtreder|beller|geadresseerde|afzender|ondertekend|naam aanvrager|naam melder|voorzitter"
+    r"|secretaris|penningmeester|verantwoordelijke|verontschuldigd|aanwezig|afwezig|behandeld door|opgesteld door"
+    r"|gemeld door|door|auteur|tolk|begeleider|mentor|contactpersoon school|chauffeur|slachtoffer|dader)"
     r"[ \t]*:[ \t]*(?P<value>(?:(?![ ][-–—][ ])[^\n,;<(\[|@\d]){2,80})(?![\w.+-]*@)",
     re.M,
 )
@@ -1169,6 +1176,7 @@ _CLOSING_RE = re.compile(
     r"|salutations|alvast bedankt|bedankt|dank u|dank je|met dank|tot dan|tot later|vg|gr)"
     r"[ \t]*[,!.]?[ \t]*\n+[ \t]*(?P<value>[^\n,;<(\[|@\d]{2,60})"
 )
+_PUNCTUATION_RE = re.compile(r"[,;.:!?()\n]")
 # Words after which a *lower-case* listed first name is a name ('mevrouw claeys', 'ik ben mehmet yilmaz').
 LOWER_CASE_CUES = {
     "mevrouw", "meneer", "mijnheer", "heer", "dhr", "mevr", "mw", "madame", "monsieur", "mme", "heet", "suis",
@@ -1221,8 +1229,10 @@ def _field_names(finder: _NameFinder, text: str, tokens: list) -> list[tuple[str
         cue = prev in LOWER_CASE_CUES or (k > 1 and (tokens[k - 2][2].lower(), prev) in LOWER_CASE_CUE_PAIRS)
         if not cue or text[tokens[k - 1][1] : s] not in (" ", ", ", ". ", ": "):
             continue
-        if finder.is_first_name(tok) or finder.is_listed_name(tok):  # 'mijn buurman parkeert' stays
-            span = finder.name_words(text, s, min(len(text), s + 60), strict=True, prefix=True)
+        strong = prev in STRONG_CUES or prev in TITLE_WORDS  # 'mevr. dewulf': after a title any rare word
+        if finder.is_first_name(tok) or finder.is_listed_name(tok) or (strong and finder.namey(tok)):
+            stop = _PUNCTUATION_RE.search(text, s, min(len(text), s + 60))  # 'fatma demir, leiestraat 45'
+            span = finder.name_words(text, s, stop.start() if stop else min(len(text), s + 60), strict=True, prefix=True)
             if span:
                 found.append(("naam", *span))
     for start, end in _sign_off_spans(text):
