@@ -81,8 +81,6 @@ def _find_emails(text: str) -> list[tuple[str, int, int]]:
 def _find_rrn(text: str) -> list[tuple[str, int, int]]:
     """Valid national and BIS numbers anywhere; after a word that says so, also mistyped ones."""
     found: list[tuple[str, int, int]] = []
-    if not _TEN_DIGITS_RE.search(text):
-        return found  # one cheap scan: most messages hold no number that long
     for m in _RRN_RE.finditer(text):
         digits = re.sub(r"\D", "", m.group())
         if stdnum_nn.is_valid(digits) or stdnum_bis.is_valid(digits):
@@ -90,6 +88,9 @@ def _find_rrn(text: str) -> list[tuple[str, int, int]]:
     for m in _RRN_SHAPE_RE.finditer(text):
         if _plausible_birth(m.group()):  # '76.10.10-215.60': the register's own notation
             found.append(("rijksregisternummer", m.start(), m.end()))
+    low = text.lower()
+    if not any(word in low for word in _RRN_CUE_HINTS):
+        return found
     for cue in _RRN_CUE_RE.finditer(text):
         m = _RRN_TYPO_RE.match(text, cue.end())
         if m and 10 <= sum(c.isdigit() for c in m.group("num")) <= 12:
@@ -106,6 +107,8 @@ def _plausible_birth(number: str) -> bool:
     return (month % 20 <= 12) and day <= 31
 
 
+_RRN_CUE_HINTS = ("rijksregister", "rrn", "insz", "bis", "nationa", "registre", "niss", "identificatie", "n.n")
+_IBAN_START_RE = re.compile(r"[A-Z]{2}\d\d")
 _TEN_DIGITS_RE = re.compile(r"\d(?:[ ./-]?\d){9}")
 # A number written right after 'rijksregisternummer', 'RRN', 'INSZ', 'nationaal nummer' ... is one,
 # even with a digit too many or too few or a wrong check: a mistyped number still points at a person.
@@ -925,13 +928,26 @@ class _NameFinder:
         return left[2].endswith((".", ".-")) and gap in ("", " ") or (
             gap in (".", ". ") and left[2].lower() in TITLE_WORDS and _is_cap(left[2]))
 
+    def _may_grow_left(self, before: str) -> bool:
+        """Cheap test before the regexes of `_expand`: is the word before a title, an initial, a
+        particle, a hyphen, a word in capitals or a possible first name?"""
+        if before.endswith("-"):
+            return True
+        words = before.split()
+        if not words:
+            return False
+        last = words[-1]
+        low = last.lower().rstrip(".")
+        return (low in TITLE_WORDS or low in NAME_PARTICLES or last.endswith(".") or last.isupper()
+                or low in ("'t", "d'", "v/d") or (_is_cap(last) and (self.is_known_name(last) or self.namey(last))))
+
     def _expand(self, text: str, found: list) -> list:
         """Grow each name to the whole mention: titles, initials and particles before it ('Mw. Dr.
         A.B. de Vries'), a first name before a particle ('Peter de Vries'), a hyphenated second
         surname ('Visser-de Jong') and surnames in capitals next to it ('JANSSENS Marc')."""
         out = []
         for kind, start, end in found:
-            while True:
+            while self._may_grow_left(text[max(0, start - 16) : start]):
                 window = text[max(0, start - 60) : start]
                 base = max(0, start - 60)
                 moved = False
@@ -956,7 +972,7 @@ class _NameFinder:
                     start, moved = max(0, start - 40) + caps.start(1), True
                 if not moved:
                     break
-            while True:
+            while text[end : end + 1] in ("-", " ") and end < len(text):
                 tail = _HYPHEN_TAIL_RE.match(text, end) or _CAPS_TAIL_RE.match(text, end)
                 if not tail or (tail.re is _CAPS_TAIL_RE and not (
                         self.namey(tail.group(1).title()) and not self.not_a_person(tail.group(1)))):
@@ -1279,10 +1295,12 @@ class Scrubber:
         self._name_finder = _NameFinder(lexicon or default_lexicon()) if names else None
 
     def find(self, text: str) -> list[tuple[str, int, int]]:
-        candidates = (
-            _find_emails(text) + _find_iban(text) + _find_rrn(text) + _find_phones(text)
-            + _find_plates(text) + _find_addresses(text)
-        )
+        candidates = _find_emails(text) if "@" in text else []
+        if _TEN_DIGITS_RE.search(text):  # cheap scans first: most messages hold neither
+            candidates += _find_rrn(text)
+        if _IBAN_START_RE.search(text):
+            candidates += _find_iban(text)
+        candidates += _find_phones(text) + _find_plates(text) + _find_addresses(text)
         if self._name_finder is not None:
             candidates += self._name_finder.find(text)
         rank = {kind: r for r, kind in enumerate(PRIORITY)}
