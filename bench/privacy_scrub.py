@@ -90,7 +90,7 @@ def report(label: str, records: list[dict], systems: dict) -> None:
     for kind in KINDS:
         n = first["per_type"][kind]["support"]
         cells = "".join(
-            f"{'%.3f / %.3f' % (s['per_type'][kind]['no_trace'], s['per_type'][kind]['fully_covered']):>26}"
+            f"{'{:.3f} / {:.3f}'.format(s['per_type'][kind]['no_trace'], s['per_type'][kind]['fully_covered']):>26}"
             for s in scores.values())
         print(f"{kind:22}{n:>5}{cells}")
     print(f"{'findings on a mention':27}" + "".join(f"{s['precision']:>26.3f}" for s in scores.values()))

@@ -95,7 +95,7 @@ def score(records: Iterable[dict], find: Finder) -> dict:
             if not whole:
                 misses.append({"tag": kind, "mention": text[s:e], "context": text[max(0, s - 40) : e + 40],
                                "found": [(k, text[fs:fe]) for k, fs, fe in found if fs < e + 40 and s - 40 < fe]})
-        for kind, fs, fe in found:
+        for _, fs, fe in found:
             found_total += 1
             found_hit += any(fs < e and s < fe for _, s, e in mentions)
         for w in _WORD_RE.finditer(text):

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -21,6 +22,11 @@ class ScrubInputError(click.ClickException):
 
 def _read_text(path: Path) -> str:
     data = path.read_bytes()
+    if b"\x00" in data[:65536]:
+        raise ScrubInputError(
+            f"'{path}' is geen tekstbestand (het bevat nul-bytes, zoals een Excel-, PDF- of ZIP-bestand). "
+            "Open het in Excel en sla het op via 'Opslaan als' > 'CSV UTF-8 (door lijstscheidingsteken gescheiden)'."
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -75,13 +81,17 @@ def scrub(input_path: Path, output_path: Path, columns: tuple[str, ...], report:
     indices = [header.index(c) for c in columns]
     scrubber = default_scrubber()
     counts = {kind: 0 for kind in TAGS}
-    for row in body:
-        for i in indices:
-            if i < len(row) and row[i]:
-                result = scrubber.scrub(row[i])
-                row[i] = result.text
-                for kind, n in result.counts.items():
-                    counts[kind] += n
+    cells = sum(len(row[i]) for row in body for i in indices if i < len(row))
+    # a progress bar on stderr for work that takes more than a few seconds (stdout stays clean for --json)
+    with click.progressbar(body, label="Persoonsgegevens verwijderen", file=sys.stderr,
+                           hidden=cells < 2_000_000 or not sys.stderr.isatty()) as rows_in_progress:
+        for row in rows_in_progress:
+            for i in indices:
+                if i < len(row) and row[i]:
+                    result = scrubber.scrub(row[i])
+                    row[i] = result.text
+                    for kind, n in result.counts.items():
+                        counts[kind] += n
 
     fd, tmp_name = tempfile.mkstemp(prefix=f".{output_path.name}.", suffix=".tmp", dir=output_path.parent)
     try:
@@ -90,6 +100,12 @@ def scrub(input_path: Path, output_path: Path, columns: tuple[str, ...], report:
             writer.writerow(header)
             writer.writerows(body)
         os.replace(tmp_name, output_path)
+    except OSError as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise ScrubInputError(
+            f"Kon '{output_path}' niet schrijven ({exc.strerror or exc}). Er is niets half geschreven: "
+            "het invoerbestand en een eerdere uitvoer zijn ongewijzigd. Maak ruimte vrij of kies een andere map."
+        ) from exc
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise

@@ -49,7 +49,8 @@ _RRN_RE = re.compile(
 _IBAN_RE = re.compile(r"(?<![\w-])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![\w-])")
 _PHONE_RE = re.compile(
     r"(?<![\w+/.,-])(?<!\d[ ./-])"
-    r"(?:(?P<intl>(?:\+|00)[ ]?(?P<cc>32|31|33|352|49|44|[1-9]\d{0,2}(?=[ .-]))[ ]?(?:\((?:0|\d{1,3})\)[ ]?|[ ./-])?)|(?P<paren>\(0\d{1,3}\)[ ]?)|(?=0))"
+    r"(?:(?P<intl>(?:\+|00)[ ]?(?P<cc>32|31|33|352|49|44|[1-9]\d{0,2}(?=[ .-]))[ ]?(?:\((?:0|\d{1,3})\)[ ]?|[ ./-])?)"
+    r"|(?P<paren>\(0\d{1,3}\)[ ]?)|(?=0))"
     r"\d(?:(?:[ ]?[./-][ ]?|[ ])?\d){5,10}(?![\w/-]|[ .,/-]\d|[.,]\d)"
 )
 # Words just before a number that say it is a phone number (or, for bare digit strings, that it is not).
@@ -118,7 +119,9 @@ _RRN_CUE_RE = re.compile(
     r"|identificatienummer(?: van het rijksregister)?|\bn\.?n\.?(?=[ :]))\.?",
     re.I,
 )
-_RRN_TYPO_RE = re.compile(r"[ ]*(?:\(?[A-Za-z]{0,4}\)?)?[ ]*[:=]?[ ]*(?:is[ ]+|nr\.?[ ]*)?(?P<num>\d(?:[ ./-]?\d){9,11})(?![\d])")
+_RRN_TYPO_RE = re.compile(
+    r"[ ]*(?:\(?[A-Za-z]{0,4}\)?)?[ ]*[:=]?[ ]*(?:is[ ]+|nr\.?[ ]*)?(?P<num>\d(?:[ ./-]?\d){9,11})(?![\d])"
+)
 
 
 def _find_iban(text: str) -> list[tuple[str, int, int]]:
@@ -354,10 +357,12 @@ _STREET_END_RE = re.compile(r"(?:" + "|".join(sorted(STREET_SUFFIXES, key=len, r
 _HOUSE_NUMBER_RE = re.compile(
     r"(?P<pre>[^\W\d_][\w'’.-]*)[ ]+(?:(?:nr|no|n°|nummer|huisnummer)\.?[ ]*)?(?P<num>\d{1,4}(?: ?[a-zA-Z](?![\w]))?)"
     r"(?:[ ]*(?:-|/)[ ]*\d{1,4}(?![\d.,]))?"
-    r"(?:[ ]*,?[ ]*(?:bus|b\.|bte|box|boîte|bt)[ ]*\d{1,4}[a-zA-Z]?|[ ]*/[ ]*(?:\d{1,3}[a-zA-Z]?|[A-Za-z](?![\w])))?(?![\d])(?![.,]\d)"
+    r"(?:[ ]*,?[ ]*(?:bus|b\.|bte|box|boîte|bt)[ ]*\d{1,4}[a-zA-Z]?"
+    r"|[ ]*/[ ]*(?:\d{1,3}[a-zA-Z]?|[A-Za-z](?![\w])))?(?![\d])(?![.,]\d)"
 )
 _POSTCODE_RE = re.compile(
-    r"(?<![\w/.,-])(?:(?:B|NL|F)-)?[1-9]\d{3}(?:[ ]?[A-Z]{2}(?= ))?[ ]+(?P<town>[A-Z][^\W\d_A-Z]+(?:(?:-| )(?:[A-Z][^\W\d_A-Z]+|sur|lez|aan|de|den|op|over))*)(?![\w-])"
+    r"(?<![\w/.,-])(?:(?:B|NL|F)-)?[1-9]\d{3}(?:[ ]?[A-Z]{2}(?= ))?[ ]+"
+    r"(?P<town>[A-Z][^\W\d_A-Z]+(?:(?:-| )(?:[A-Z][^\W\d_A-Z]+|sur|lez|aan|de|den|op|over))*)(?![\w-])"
 )
 _POSTCODE_ANY_CASE_RE = re.compile(r"(?<![\w/.,-])[1-9]\d{3}[ ]+(?P<town>[^\W\d_][\w'’-]+)(?![\w-])")
 _HOUSE_NUMBER_END_RE = re.compile(r"[^\W\d_]{3,}[ ]+\d{1,4}[a-zA-Z]?(?:[ ]*/[ ]*\w{1,3})?[ ,]*$")
@@ -374,7 +379,9 @@ _ADDRESS_CUE_RE = re.compile(
     r"|\badres(?:wijziging)?:?|\bter hoogte van(?: de)?|\bgelegen(?: aan de| in de)?|\bverhuisd naar(?: de)?)[ ]*$",
     re.I,
 )
-_POSTCODE_AFTER_RE = re.compile(r"^(?:[ ]*,[ ]*|[ ]+te[ ]+|[ ]*\n[ ]*|[ ]+|[ ]*-[ ]*)(?:(?:B|NL|F)-)?[1-9]\d{3,4}(?:[ ]?[A-Z]{2})?[ ]+[A-Za-z]")
+_POSTCODE_AFTER_RE = re.compile(
+    r"^(?:[ ]*,[ ]*|[ ]+te[ ]+|[ ]*\n[ ]*|[ ]+|[ ]*-[ ]*)(?:(?:B|NL|F)-)?[1-9]\d{3,4}(?:[ ]?[A-Z]{2})?[ ]+[A-Za-z]"
+)
 # French-style addresses (Wallonia, the Nord département): 'rue de la Gare 14', '12, rue Nationale',
 # 'chaussée de Gand 100', with an optional five-digit French postcode and town after them.
 _FR_STREET = (
@@ -384,10 +391,14 @@ _FR_STREET = (
 _FR_STREET_HINTS = ("rue", "av", "chauss", "boulevard", "bd", "bld", "place", "quai", "chemin", "impasse", "all",
                     "route", "clos", "square", "drève", "dreve", "sentier", "sidence", "cit", "parvis", "passage",
                     "faubourg")
-_FR_NAME = r"(?:[ ](?i:de|du|des|la|le|l[’']|d[’']|aux?|sur|en|saint|sainte|st|ste)\b|[ ][A-ZÀ-Ý][\w’'-]*|[ ]?[’'][A-ZÀ-Ý][\w’'-]*)+"
+_FR_NAME = (
+    r"(?:[ ](?i:de|du|des|la|le|l[’']|d[’']|aux?|sur|en|saint|sainte|st|ste)\b"
+    r"|[ ][A-ZÀ-Ý][\w’'-]*|[ ]?[’'][A-ZÀ-Ý][\w’'-]*)+"
+)
 _FR_ADDRESS_RE = re.compile(
     r"(?<![\w-])(?:(?P<num1>\d{1,4}(?:[ ]?(?:bis|ter|[a-zA-Z]))?),?[ ]+" + _FR_STREET + _FR_NAME
-    + r"|" + _FR_STREET + _FR_NAME + r",?[ ]+(?P<num2>\d{1,4}(?:[ ]?[a-zA-Z](?!\w))?)(?:[ ]*(?:bte|bt|boîte|bus)[ ]*\d{1,4})?)"
+    + r"|" + _FR_STREET + _FR_NAME
+    + r",?[ ]+(?P<num2>\d{1,4}(?:[ ]?[a-zA-Z](?!\w))?)(?:[ ]*(?:bte|bt|boîte|bus)[ ]*\d{1,4})?)"
     r"(?:[ ]*,?[ ]*(?:(?:F|B)-)?\d{4,5}[ ]+[A-ZÀ-Ý][\w’'-]*(?:[ -](?:[A-ZÀ-Ý][\w’'-]*|sur|lez|en|la|le))*)?(?![\w-])",
 )
 _POSTBUS_RE = re.compile(
@@ -440,7 +451,8 @@ def _find_addresses(text: str) -> list[tuple[str, int, int]]:
     for m in _house_numbers(text):
         word = m.group("pre").rstrip(".")
         if not word[:1].isupper() and not (
-                _STREET_END_RE.search(word) and len(word) >= 7 and _POSTCODE_AFTER_RE.match(text[m.end() : m.end() + 30])):
+                _STREET_END_RE.search(word) and len(word) >= 7
+                and _POSTCODE_AFTER_RE.match(text[m.end() : m.end() + 30])):
             continue  # 'leiestraat 45 8930 lauwe' counts, with its postcode
         if not _STREET_END_RE.search(word):
             low = word.lower()
@@ -453,12 +465,14 @@ def _find_addresses(text: str) -> list[tuple[str, int, int]]:
                 continue  # 'Kempen. 1.', 'Tabel 3', 'Richtlijn 2004
             start = m.start("pre")
             prev = list(_WORD_RE.finditer(text[max(0, start - 30) : start]))
-            if prev and prev[-1].group().lower() in STREET_MODIFIERS and text[start - 1] == " ":
+            if prev and text[start - 1] == " " and (prev[-1].group().lower() in STREET_MODIFIERS or (
+                    prev[-1].group() in {w.title() for w in _STREET_CONNECTORS})):  # 'Grote Kring 2', 'Ter Bede 25'
                 start = max(0, start - 30) + prev[-1].start()  # 'Grote Kring 2'
             lead = _LEADING_TYPE_RE.search(text[max(0, start - 30) : start])
             if lead:
                 start = max(0, start - 30) + lead.start()
-            if lead or _ADDRESS_CUE_RE.search(text[max(0, start - 40) : start]) or _POSTCODE_AFTER_RE.match(text[m.end() : m.end() + 30]):
+            postcode_after = _POSTCODE_AFTER_RE.match(text[m.end() : m.end() + 30])
+            if lead or postcode_after or _ADDRESS_CUE_RE.search(text[max(0, start - 40) : start]):
                 found.append(("adres", start, m.end()))
             continue
         start = m.start("pre")
@@ -691,14 +705,15 @@ def _chain_word(token: str) -> bool:
 # Name tokens: initials ('A.', 'A.B.' as 'A.' 'B.', 'J.-P.', 'Th.'), 'v/d' and 'v.d.' (van der/den),
 # words with an apostrophe or hyphen inside ("d'Hondt", 'Visser-de', 'Jan-Willem').
 _NAME_TOKEN_RE = re.compile(
-    r"(?:[A-Z]|Th|Ch|Ph|Chr|Joh|Wm|Fr|Jac|Hub|Ant|Jos|St)\.(?:-(?=[A-Z]\.))?(?=[ ]?[-A-Z(]|[ ]?(?:[a-z']{1,4}[ ]+){1,3}[A-Z])"
+    r"(?:[A-Z]|Th|Ch|Ph|Chr|Joh|Wm|Fr|Jac|Hub|Ant|Jos|St)\.(?:-(?=[A-Z]\.))?"
+    r"(?=[ ]?[-A-Z(]|[ ]?(?:[a-z']{1,4}[ ]+){1,3}[A-Z])"
     r"|\b[vV](?:/|\.[ ]?)[dD]\.?(?=[ ][A-Z])"
     r"|[^\W\d_](?:[\w'’]|-(?=\w))*"
 )
 # Titles and forms of address are part of the mention: '[NAAM]' replaces 'Mw. Prof. Dr. A.B. de Vries'
 # whole, and 'mevrouw X' too (the form of address gives the gender away).
 TITLE_WORDS = {
-    "dhr", "mevr", "mw", "mr", "mrs", "ms", "dr", "drs", "prof", "ir", "ing", "ir", "lic", "mgr", "me",
+    "dhr", "mevr", "mw", "mr", "mrs", "ms", "dr", "drs", "prof", "ir", "ing", "lic", "mgr", "me",
     "mme", "mlle", "m", "st", "ds", "kand", "bc", "ba", "ma", "msc", "phd", "em", "zr", "br", "fam", "wed",
     "meneer", "mevrouw", "mijnheer", "mejuffrouw", "juffrouw", "madame", "monsieur", "mademoiselle", "heer",
     "dokter", "meester", "professor", "familie", "weduwe",
@@ -722,9 +737,12 @@ _TWO_WORD_CUES = {
     "est": {("nom", "est"), ("appelle", "est")}, "naam": {("mijn", "naam"), ("zijn", "naam"), ("haar", "naam")},
     "appelle": {("m'", "appelle"), ("je", "appelle")}, "la": {("de", "la")}, "le": {("de", "le")},
 }
+# 'van', 'van de', 'de' alone before a surname are as often a preposition or an article
+_AMBIGUOUS_PARTICLES = (["van"], ["de"], ["van", "de"], ["la"], ["le"], ["des"], ["du"])
 _CUE_LIKE = frozenset(CUE_WORDS | TITLE_WORDS | set(_TWO_WORD_CUES))
 _TITLES_BEFORE_RE = re.compile(
-    r"(?:(?:\b(?i:de[ ]+heer|" + "|".join(sorted(TITLE_WORDS, key=len, reverse=True)) + r")\b\.?|\b[A-Z]\.(?:-?[A-Z]\.)*)"
+    r"(?:(?:\b(?i:de[ ]+heer|" + "|".join(sorted(TITLE_WORDS, key=len, reverse=True))
+    + r")\b\.?|\b[A-Z]\.(?:-?[A-Z]\.)*)"
     r"[ ]*(?:/[ ]*)?)+$"
 )
 _PARTICLES_BEFORE_RE = re.compile(
@@ -871,7 +889,8 @@ class _NameFinder:
         while taken and taken[-1].group().lower() in NAME_PARTICLES:
             taken.pop()
         if first_needed and (len(taken) != len(words) or len(taken) > 4 or not taken or not any(
-                self.is_first_name(w.group()) or (_is_cap(w.group()) and self.is_listed_name(w.group())) for w in taken)):
+                self.is_first_name(w.group()) or (_is_cap(w.group()) and self.is_listed_name(w.group()))
+                for w in taken)):
             return None  # a line or message end is a name only if it is nothing but one
         if not taken or (not prefix and len(taken) < len([w for w in words if w.group()[:1].isalpha()][:6])
                          and strict):
@@ -939,6 +958,7 @@ class _NameFinder:
         last = words[-1]
         low = last.lower().rstrip(".")
         return (low in TITLE_WORDS or low in NAME_PARTICLES or last.endswith(".") or last.isupper()
+                or low.split("-")[-1] in NAME_PARTICLES  # 'Visser-de Jong'
                 or low in ("'t", "d'", "v/d") or (_is_cap(last) and (self.is_known_name(last) or self.namey(last))))
 
     def _expand(self, text: str, found: list) -> list:
@@ -958,12 +978,12 @@ class _NameFinder:
                 m = _PARTICLES_BEFORE_RE.search(window)
                 if m and m.start() < len(window):
                     particles = window[m.start() :].split()
-                    # 'van', 'van de', 'de' alone are as often a preposition or article: only after a title
-                    lone_van = [p.lower() for p in particles] in (["van"], ["de"], ["van", "de"], ["la"], ["le"], ["des"], ["du"])
+                    lone_van = [p.lower() for p in particles] in _AMBIGUOUS_PARTICLES
                     first = re.search(r"([^\W\d_][\w'’-]*)(?:[ ]+|-)$", window[: m.start()])
                     if first and window[: m.start()].endswith("-") and _is_cap(first.group(1)):
                         start, moved = base + first.start(1), True  # 'Visser-de Jong'
-                    elif first and _is_cap(first.group(1)) and (self.is_known_name(first.group(1)) or self.namey(first.group(1))):
+                    elif first and _is_cap(first.group(1)) and (
+                            self.is_known_name(first.group(1)) or self.namey(first.group(1))):
                         start, moved = base + first.start(1), True  # 'Peter de Vries', 'Jan van den Broeck'
                     elif not lone_van or _TITLES_BEFORE_RE.search(window[: m.start()]):
                         start, moved = base + m.start(), True  # 'van der Sluis', 'mevrouw van Dam'
@@ -1034,7 +1054,8 @@ class _NameFinder:
         while k < len(chain):
             s, e, tok = chain[k]
             low = tok.lower().rstrip(".")
-            if low in NAME_PARTICLES and not _is_cap(tok) and k + 1 < len(chain) and self._cue_strength(chain[k + 1][2]):
+            if (low in NAME_PARTICLES and not _is_cap(tok) and k + 1 < len(chain)
+                    and self._cue_strength(chain[k + 1][2])):
                 k += 1  # 'van Prof. Dr. X': the preposition before a title
                 continue
             strength = self._cue_strength(tok) if (_is_cap(tok) or low in TITLE_WORDS) and k + 1 < len(chain) else 0
@@ -1046,7 +1067,8 @@ class _NameFinder:
             if blocked[k] == 2 and cue < 2:
                 return  # organisation chain
             is_blocked = bool(blocked[k])
-            if first_of_sentence and not is_blocked and low not in NAME_PARTICLES and not _INITIAL_RE.fullmatch(tok) and self.is_ordinary(tok) and not (
+            if first_of_sentence and not is_blocked and low not in NAME_PARTICLES and not _INITIAL_RE.fullmatch(
+                    tok) and self.is_ordinary(tok) and not (
                 low in self.lex.first_names and any(_is_cap(t) for _, _, t in chain[k + 1 : k + 4])
             ):
                 is_blocked = True
@@ -1114,7 +1136,8 @@ class _NameFinder:
             low = w.lower()
             if len(w) == 2 and w.isupper() and not w.endswith("."):
                 return False  # 'PV KO'
-            if cue < 2 and not after_first and len(w) >= 7 and _STREET_END_RE.search(w) and low not in self.lex.surnames:
+            if (cue < 2 and not after_first and len(w) >= 7 and _STREET_END_RE.search(w)
+                    and low not in self.lex.surnames):
                 return False  # a street named as a place: 'in de Gentsesteenweg'
 
         if self.is_first_name(content[0]) and 2 <= len(content) <= 4 and not any(
@@ -1248,7 +1271,8 @@ def _field_names(finder: _NameFinder, text: str, tokens: list) -> list[tuple[str
         strong = prev in STRONG_CUES or prev in TITLE_WORDS  # 'mevr. dewulf': after a title any rare word
         if finder.is_first_name(tok) or finder.is_listed_name(tok) or (strong and finder.namey(tok)):
             stop = _PUNCTUATION_RE.search(text, s, min(len(text), s + 60))  # 'fatma demir, leiestraat 45'
-            span = finder.name_words(text, s, stop.start() if stop else min(len(text), s + 60), strict=True, prefix=True)
+            end = stop.start() if stop else min(len(text), s + 60)
+            span = finder.name_words(text, s, end, strict=True, prefix=True)
             if span:
                 found.append(("naam", *span))
     for start, end in _sign_off_spans(text):
@@ -1343,7 +1367,9 @@ def _merge_addresses(text: str, findings: list[tuple[str, int, int]]) -> list[tu
     return out
 
 
-_ADDRESS_GLUE_RE = re.compile(r"[ ,]*(?:\n[ \t]*)?(?:te[ ]+)?|,?[ ]*(?:kamer|app\.?|appartement|verdieping|bus|box)[ ]*\w{1,4},?[ ]*")
+_ADDRESS_GLUE_RE = re.compile(
+    r"[ ,]*(?:\n[ \t]*)?(?:te[ ]+)?|,?[ ]*(?:kamer|app\.?|appartement|verdieping|bus|box)[ ]*\w{1,4},?[ ]*"
+)
 _TOWN_AFTER_RE = re.compile(r"[ ,]+([A-Z][\w'’-]+|[a-z][\w'’-]+(?=[ .,]|$))")
 
 
