@@ -353,7 +353,16 @@ STREET_MODIFIERS = {
     "koning-albert", "west", "oost", "zuid", "noord", "heilig", "heilige", "o.l.vrouw", "olv",
 }
 _STREET_CONNECTORS = {"van", "de", "der", "den", "ter", "ten", "het", "'t", "op", "aan", "in", "la", "le"}
-_STREET_END_RE = re.compile(r"(?:" + "|".join(sorted(STREET_SUFFIXES, key=len, reverse=True)) + r")$", re.I)
+class _StreetEnd:
+    """`search(word)`: does the word end in a street suffix? str.endswith on a tuple, not a regex."""
+
+    @staticmethod
+    @functools.lru_cache(maxsize=100_000)
+    def search(word: str) -> bool:
+        return word.lower().endswith(STREET_SUFFIXES)
+
+
+_STREET_END_RE = _StreetEnd()
 _HOUSE_NUMBER_RE = re.compile(
     r"(?P<pre>[^\W\d_][\w'’.-]*)[ ]+(?:(?:nr|no|n°|nummer|huisnummer)\.?[ ]*)?(?P<num>\d{1,4}(?: ?[a-zA-Z](?![\w]))?)"
     r"(?:[ ]*(?:-|/)[ ]*\d{1,4}(?![\d.,]))?"
@@ -418,20 +427,35 @@ _NOT_STREET = {
 }
 
 
-_NUMBER_RE = re.compile(r" (\d{1,4})(?!\d)")
+_NUMBER_RE = re.compile(r"[ (\n,-](\d{1,4})(?!\d)")
 _NUMBER_MARKERS = (" nr.", " nr", " no.", " no", " n°", " nummer", " huisnummer")
 
 
-def _house_numbers(text: str) -> list[re.Match]:
+def _numbers(text: str) -> list[int]:
+    """Where the numbers of up to four digits start (after a space, bracket, new line or hyphen)."""
+    starts = [m.start(1) for m in _NUMBER_RE.finditer(text)]
+    if text[:1].isdigit():
+        starts.insert(0, 0)
+    return starts
+
+
+def _skip_spaces_back(text: str, end: int) -> int:
+    while end > 0 and text[end - 1] == " ":
+        end -= 1
+    return end
+
+
+def _house_numbers(text: str, numbers: list[int]) -> list[re.Match]:
     """`_HOUSE_NUMBER_RE` matches, found from the numbers backwards: a text has far fewer numbers
     than words, and scanning every word for a number after it was the slowest part."""
     matches, last = [], -1
-    for num in _NUMBER_RE.finditer(text):
-        end = len(text[: num.start(1)].rstrip(" "))
-        for marker in _NUMBER_MARKERS:  # 'Kerkstraat nr. 14'
-            if text.endswith(marker, 0, end):
-                end = len(text[: end - len(marker)].rstrip(" "))
-                break
+    for number in numbers:
+        end = _skip_spaces_back(text, number)
+        if end == number:
+            continue  # '8500-Kortrijk', '(12': no word before the number
+        if text[end - 1] in ".or" and text.endswith(_NUMBER_MARKERS, 0, end):  # 'Kerkstraat nr. 14'
+            marker = next(mk for mk in _NUMBER_MARKERS if text.endswith(mk, 0, end))
+            end = _skip_spaces_back(text, end - len(marker))
         start = end
         while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "'’.-"):
             start -= 1
@@ -447,8 +471,9 @@ def _house_numbers(text: str) -> list[re.Match]:
 
 
 def _find_addresses(text: str) -> list[tuple[str, int, int]]:
-    found = []
-    for m in _house_numbers(text):
+    found: list[tuple[str, int, int]] = []
+    numbers = _numbers(text)
+    for m in _house_numbers(text, numbers):
         word = m.group("pre").rstrip(".")
         if not word[:1].isupper() and not (
                 _STREET_END_RE.search(word) and len(word) >= 7
@@ -509,15 +534,22 @@ def _find_addresses(text: str) -> list[tuple[str, int, int]]:
         found.extend(("adres", m.start(), m.end()) for m in _FR_ADDRESS_RE.finditer(text))
     if "bus" in low or "bp" in low or "pb" in low or "boîte" in low or "p.b." in low:
         found.extend(("adres", m.start(), m.end()) for m in _POSTBUS_RE.finditer(text))
-    for m in _POSTCODE_ANY_CASE_RE.finditer(text):
-        if m.group("town").lower() in default_lexicon().places and _HOUSE_NUMBER_END_RE.search(
+    for number in numbers:  # postcodes: only where a number starts
+        if text[number] == "0" or not text[number : number + 4].isdigit():
+            continue
+        begin = number
+        for prefix in ("B-", "F-", "NL-"):  # 'B-8500 Kortrijk'
+            at = number - len(prefix)
+            if text.endswith(prefix, 0, number) and (at == 0 or not text[at - 1].isalnum()):
+                begin = at
+        m = _POSTCODE_RE.match(text, begin)
+        if m and m.group("town").lower() not in _NOT_TOWN:
+            found.append(("adres", m.start(), m.end()))
+            continue
+        m = _POSTCODE_ANY_CASE_RE.match(text, number)
+        if m and m.group("town").lower() in default_lexicon().places and _HOUSE_NUMBER_END_RE.search(
                 text, max(0, m.start() - 12), m.start()):
             found.append(("adres", m.start(), m.end()))  # 'HOOGSTRAAT 201 8970 POPERINGE'
-    for m in _POSTCODE_RE.finditer(text):
-        town = m.group("town")
-        if town.lower() in _NOT_TOWN:
-            continue
-        found.append(("adres", m.start(), m.end()))
     return found
 
 
