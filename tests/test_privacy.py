@@ -479,3 +479,34 @@ def test_places_and_bodies_stay():
     text = ("De werken in de Kerkstraat duren tot mei. Op de Grote Markt van Menen is er feest in zaal "
             "De Schakel; het OCMW Kortrijk en de Vlaamse Belastingdienst zijn dicht. Wet van 8 december 1992.")
     assert scrub_text(text) == text
+
+
+def test_own_register_and_iban_checks_agree_with_stdnum():
+    """The scrubber checks national numbers and IBANs itself (fast); python-stdnum is the reference."""
+    import random
+
+    from stdnum import iban as stdnum_iban
+    from stdnum.be import bis, nn
+
+    from proeftuin.privacy import _iban_valid, _national_number_valid
+
+    rng = random.Random(13)
+    numbers = ["85073003328", "02031512304", "85073003329", "00000000097", "17073003392"]
+    numbers += [f"{rng.randint(0, 99):02d}{rng.randint(0, 52):02d}{rng.randint(0, 31):02d}{rng.randint(0, 99999):05d}"
+                for _ in range(20000)]
+    disagree = [n for n in numbers if _national_number_valid(n) != (nn.is_valid(n) or bis.is_valid(n))]
+    assert sum(map(_national_number_valid, numbers)) > 50 and len(disagree) <= len(numbers) // 1000, disagree[:5]
+    ibans = ["BE71096123456769", "NL91ABNA0417164300", "FR1420041010050500013M02606", "LU280019400644750000",
+             "DE89370400440532013000", "BE72096123456769", "BE71096123456768", "NL92ABNA0417164300"]
+    for country in ("BE", "NL"):
+        for _ in range(3000):
+            digits = rng.randint(0, 10**12 - 1)
+            bban = f"{digits:012d}" if country == "BE" else f"ABNA{digits % 10**10:010d}"
+            ibans += [stdnum_iban.calc_check_digits(country + "00" + bban).join([country, bban])]
+
+    def reference(number):  # stdnum without its bank-code registry: an unlisted (new) bank still counts
+        be_check = number[:2] != "BE" or (int(number[4:14]) % 97 or 97) == int(number[14:])
+        return stdnum_iban.is_valid(number, check_country=False) and be_check
+
+    assert [n for n in ibans if _iban_valid(n) != reference(n)] == []
+    assert sum(map(_iban_valid, ibans)) > 1000  # and the sample holds valid ones of both countries
