@@ -1320,6 +1320,7 @@ LOWER_CASE_CUES = {
 }
 LOWER_CASE_CUE_PAIRS = {("ik", "ben"), ("naam", "is"), ("mijn", "naam"), ("zij", "is"), ("hij", "is"),
                         ("mijn", "man"), ("mijn", "vrouw"), ("je", "suis")}
+_LOWER_CASE_PAIR_SECONDS = frozenset(second for _, second in LOWER_CASE_CUE_PAIRS)
 _CAPS_PAIR_RE = re.compile(r"[A-ZÀ-Ý]{3,}[ ,.]+[A-ZÀ-Ý]{3,}")
 _UPPER_RE = re.compile(r"[A-ZÀ-Ý]")
 _LETTER_RE = re.compile(r"[^\W\d_]")
@@ -1378,12 +1379,15 @@ def _field_names(finder: _NameFinder, text: str, tokens: list) -> list[tuple[str
             span = finder.name_words(text, m.start("value"), m.end("value"), strict=rx is _CLOSING_RE)
             if span:
                 found.append(("naam", *span))
+    lows = [t.lower() for _, _, t in tokens]
     for k in range(1, len(tokens)):
+        prev = lows[k - 1]
+        if prev not in LOWER_CASE_CUES and prev not in _LOWER_CASE_PAIR_SECONDS:
+            continue
         s, e, tok = tokens[k]
         if not tok[:1].islower() or tok in NAME_PARTICLES:
             continue
-        prev = tokens[k - 1][2].lower()
-        cue = prev in LOWER_CASE_CUES or (k > 1 and (tokens[k - 2][2].lower(), prev) in LOWER_CASE_CUE_PAIRS)
+        cue = prev in LOWER_CASE_CUES or (k > 1 and (lows[k - 2], prev) in LOWER_CASE_CUE_PAIRS)
         if not cue or text[tokens[k - 1][1] : s] not in (" ", ", ", ". ", ": "):
             continue
         strong = prev in STRONG_CUES or prev in TITLE_WORDS  # 'mevr. dewulf': after a title any rare word
