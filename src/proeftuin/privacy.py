@@ -1,11 +1,14 @@
 """Personal-data scrubber for Dutch and Flemish citizen text.
 
-Identifiers are found by pattern and then *validated* by maintained libraries (python-stdnum for
-rijksregisternummers and IBANs, phonenumbers for Belgian phone numbers), so that invoice or dossier
-numbers that merely look like an identifier survive. Person names use the name lists shipped with
-`deduce` (Dutch de-identification) plus Flemish/Walloon/Moroccan-Belgian particles, cue words and
-the capitalisation of Dutch text; `wordfreq` tells ordinary Dutch words from names at sentence
-start. Everything runs offline: the packages carry their own data. See docs/developer/privacy.md.
+Identifiers are found by pattern and then *validated* (check digits of rijksregisternummers and
+IBANs, with python-stdnum's IBAN registry; phonenumbers for Belgian, Dutch and French numbers), so that
+invoice or dossier numbers that merely look like an identifier survive; after a word that says what
+a number is ('rijksregisternummer', 'tel'), a mistyped or merely possible one goes too. Each finding
+is a whole mention: a name with its titles, initials and particles, an address with its number, box,
+postcode and town, in one placeholder. Person names use the name lists shipped with `deduce` (Dutch
+de-identification) plus Flemish/Walloon/Moroccan-Belgian particles, cue words, form fields and the
+capitalisation of Dutch text; `wordfreq` tells ordinary Dutch words from names. Everything runs
+offline: the packages carry their own data. See docs/developer/privacy.md.
 """
 
 from __future__ import annotations
