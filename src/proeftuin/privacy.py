@@ -1062,14 +1062,18 @@ class _NameFinder:
         surname ('Visser-de Jong') and surnames in capitals next to it ('JANSSENS Marc')."""
         out = []
         for kind, start, end in found:
-            while self._may_grow_left(text[max(0, start - 16) : start]):
-                window = text[max(0, start - 60) : start]
-                base = max(0, start - 60)
+            floor = out[-1][2] if out else 0  # never into the name before
+            for _ in range(6):  # a mention is a few words long: never walk back through a whole text
+                if start - floor < 2 or not self._may_grow_left(text[max(floor, start - 16) : start]):
+                    break
+                base = max(floor, start - 60)
+                window = text[base:start]
                 moved = False
                 m = _TITLES_BEFORE_RE.search(window)
                 if m and m.start() < len(window):
                     start, moved = base + m.start(), True
-                    window, base = text[max(0, start - 60) : start], max(0, start - 60)
+                    base = max(floor, start - 60)
+                    window = text[base:start]
                 m = _PARTICLES_BEFORE_RE.search(window)
                 if m and m.start() < len(window):
                     particles = window[m.start() :].split()
@@ -1082,12 +1086,14 @@ class _NameFinder:
                         start, moved = base + first.start(1), True  # 'Peter de Vries', 'Jan van den Broeck'
                     elif not lone_van or _TITLES_BEFORE_RE.search(window[: m.start()]):
                         start, moved = base + m.start(), True  # 'van der Sluis', 'mevrouw van Dam'
-                caps = re.search(r"(?<![\w'’-])([A-Z][A-Z'’-]{2,})[ ]+$", text[max(0, start - 40) : start])
+                caps = re.search(r"(?<![\w'’-])([A-Z][A-Z'’-]{2,})[ ]+$", text[max(floor, start - 40) : start])
                 if caps and self.namey(caps.group(1).title()) and not self.not_a_person(caps.group(1)):
-                    start, moved = max(0, start - 40) + caps.start(1), True
+                    start, moved = max(floor, start - 40) + caps.start(1), True
                 if not moved:
                     break
-            while text[end : end + 1] in ("-", " ") and end < len(text):
+            for _ in range(4):
+                if text[end : end + 1] not in ("-", " "):
+                    break
                 tail = _HYPHEN_TAIL_RE.match(text, end) or _CAPS_TAIL_RE.match(text, end)
                 if not tail or (tail.re is _CAPS_TAIL_RE and not (
                         self.namey(tail.group(1).title()) and not self.not_a_person(tail.group(1)))):
