@@ -464,7 +464,8 @@ def test_ten_digit_references_are_no_phone_numbers(text):
     "Oude Vestingkade 1", "Rozenplantsoen 1, 8500 Kortrijk", "Westerbolwerk 1", "Kerkstr. 1, 8930 Menen",
     "Beukenln 4 bus 0101", "Postbus 123, 8500 Kortrijk", "rue de la Gare 14, 7700 Mouscron",
     "Laan van Meerdervoort 12, 2517 AB Den Haag", "Stationsstraat nr. 14, 8790 Waregem", "Ter Bede 25, 8501 Bissegem",
-    "Stationsplein 3/B, 8900 Ieper", "HOOGSTRAAT 201 8970 POPERINGE",
+    "Stationsplein 3/B, 8900 Ieper", "HOOGSTRAAT 201 8970 POPERINGE", "Kerkstraat, 8500 Kortrijk",
+    "Kerkstraat 12 te Kortrijk", "Meersbaan 3 Zwevegem", "Kerkstraat 5, kamer 14, 8500 Kortrijk",
 ])
 def test_more_street_forms_make_one_address(address):
     assert scrub_text(f"Mijn adres: {address}.") == "Mijn adres: [ADRES]."

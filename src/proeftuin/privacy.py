@@ -436,6 +436,7 @@ _POSTCODE_RE = re.compile(
     r"(?P<town>[A-Z][^\W\d_A-Z]+(?:(?:-| )(?:[A-Z][^\W\d_A-Z]+|sur|lez|aan|de|den|op|over))*)(?![\w-])"
 )
 _POSTCODE_ANY_CASE_RE = re.compile(r"(?<![\w/.,-])[1-9]\d{3}[ ]+(?P<town>[^\W\d_][\w'’-]+)(?![\w-])")
+_STREET_BEFORE_POSTCODE_RE = re.compile(r"(?<![\w'’-])([A-Z][\w'’-]+)[ ]*,[ ]*$")
 _HOUSE_NUMBER_END_RE = re.compile(r"[^\W\d_]{3,}[ ]+\d{1,4}[a-zA-Z]?(?:[ ]*/[ ]*\w{1,3})?[ ,]*$")
 _NOT_TOWN = {"euro", "eur", "uur", "stuks", "km", "m", "m²", "m2", "januari", "februari", "maart",
              "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"}
@@ -539,9 +540,10 @@ def _find_addresses(text: str) -> list[tuple[str, int, int]]:
     for m in _house_numbers(text, numbers):
         word = m.group("pre").rstrip(".")
         if not word[:1].isupper() and not (
-                _STREET_END_RE.search(word) and len(word) >= 7
-                and _POSTCODE_AFTER_RE.match(text[m.end() : m.end() + 30])):
-            continue  # 'leiestraat 45 8930 lauwe' counts, with its postcode
+                _STREET_END_RE.search(word) and len(word) >= 7 and (
+                    _POSTCODE_AFTER_RE.match(text[m.end() : m.end() + 30])
+                    or _ADDRESS_CUE_RE.search(text[max(0, m.start() - 40) : m.start()]))):
+            continue  # 'leiestraat 45 8930 lauwe', 'ik woon in de kerkstraat 5' count
         if not _STREET_END_RE.search(word):
             low = word.lower()
             number = int(re.match(r"\d+", m.group("num")).group())
@@ -607,7 +609,10 @@ def _find_addresses(text: str) -> list[tuple[str, int, int]]:
                 begin = at
         m = _POSTCODE_RE.match(text, begin)
         if m and m.group("town").lower() not in _NOT_TOWN:
-            found.append(("adres", m.start(), m.end()))
+            street = _STREET_BEFORE_POSTCODE_RE.search(text, max(0, begin - 50), begin)
+            if street and _STREET_END_RE.search(street.group(1)) and len(street.group(1)) >= 7:
+                begin = street.start(1)  # 'Kerkstraat, 8500 Kortrijk': a street without number
+            found.append(("adres", min(begin, m.start()), m.end()))
             continue
         m = _POSTCODE_ANY_CASE_RE.match(text, number)
         if m and m.group("town").lower() in default_lexicon().places and _HOUSE_NUMBER_END_RE.search(
@@ -1505,7 +1510,7 @@ def _merge_addresses(text: str, findings: list[tuple[str, int, int]]) -> list[tu
 _ADDRESS_GLUE_RE = re.compile(
     r"[ ,]*(?:\n[ \t]*)?(?:te[ ]+)?|,?[ ]*(?:kamer|app\.?|appartement|verdieping|bus|box)[ ]*\w{1,4},?[ ]*"
 )
-_TOWN_AFTER_RE = re.compile(r"[ ,]+([A-Z][\w'’-]+|[a-z][\w'’-]+(?=[ .,]|$))")
+_TOWN_AFTER_RE = re.compile(r"(?:[ ,]*[ ]te[ ]+|[ ,]+)([A-Z][\w'’-]+|[a-z][\w'’-]+(?=[ .,]|$))")
 
 
 @functools.lru_cache(maxsize=1)
