@@ -28,6 +28,9 @@ BIN = Path(sys.executable).parent
 LINKED = ("docs", "mkdocs.yml", "pilots", "node_modules", "templates", "src", "package.json")
 PASSWORD = "proeftuin-test-wachtwoord-42"
 IS_ROOT = os.geteuid() == 0
+#: Seconds to open a kernel's websocket (tornado's default is 20): a new kernel on a server limited to half a
+#: CPU, on a busy machine, can take longer to answer; a slow start is not what these tests are about.
+WS_TIMEOUT = 120
 
 
 def _free_ports(count: int) -> list[int]:
@@ -216,7 +219,8 @@ async def _execute(ws_url: str, token: str, code: str, timeout: float) -> tuple[
     from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
 
-    conn = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {token}"}))
+    conn = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {token}"},
+                                               connect_timeout=WS_TIMEOUT, request_timeout=WS_TIMEOUT))
     msg_id = uuid.uuid4().hex
     conn.write_message(execute_request(msg_id, code))
     output, reply, idle = [], None, False

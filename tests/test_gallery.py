@@ -30,8 +30,12 @@ def _copy_pilot(target: Path, slug: str) -> Path:
     return folder
 
 
-class Gallery:
-    def __init__(self, tmp: Path, kiosk: bool) -> None:
+class TrainedPilots:
+    """The pilots the galleries show and one state folder with their champions, trained once for both galleries
+    (the plain one and the kiosk): a champion for vragenrouter and kapotte-demo, none for zonder-model, and an
+    invalid pilot. Only the kiosk writes to the state (its feedback)."""
+
+    def __init__(self, tmp: Path) -> None:
         self.state = tmp / "state"
         pilots = tmp / "pilots"
         pilots.mkdir()
@@ -46,6 +50,18 @@ class Gallery:
         for slug in ("vragenrouter", "kapotte-demo"):
             self.cli("run", slug, *TINY)
         (broken / "demo.py").write_text("import gradio as gr\nraise ImportError('module rekenhulp ontbreekt')\n")
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", "proeftuin.cli", *args], cwd=ROOT, env=self.env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        return done
+
+
+class Gallery:
+    def __init__(self, tmp: Path, trained: TrainedPilots, kiosk: bool) -> None:
+        self.trained = trained
+        self.state, self.env = trained.state, trained.env
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = ["gallery", "--port", str(self.port)] + (["--kiosk"] if kiosk else [])
@@ -55,27 +71,35 @@ class Gallery:
         wait_for(f"{self.url}/health", self.process, timeout=180)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "proeftuin.cli", *args], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stderr
-        return done
+        return self.trained.cli(*args)
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(timeout=30)
-        self.log.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()  # not left running for the tests after this module, and still an error
+            self.process.wait()
+            raise
+        finally:
+            self.log.close()
 
 
 @pytest.fixture(scope="module")
-def gallery(tmp_path_factory):
-    server = Gallery(tmp_path_factory.mktemp("gallery"), kiosk=False)
+def trained_pilots(tmp_path_factory):
+    return TrainedPilots(tmp_path_factory.mktemp("gallery-pilots"))
+
+
+@pytest.fixture(scope="module")
+def gallery(tmp_path_factory, trained_pilots):
+    server = Gallery(tmp_path_factory.mktemp("gallery"), trained_pilots, kiosk=False)
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
-def kiosk(tmp_path_factory):
-    server = Gallery(tmp_path_factory.mktemp("kiosk"), kiosk=True)
+def kiosk(tmp_path_factory, trained_pilots):
+    server = Gallery(tmp_path_factory.mktemp("kiosk"), trained_pilots, kiosk=True)
     yield server
     server.stop()
 

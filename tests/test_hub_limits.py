@@ -28,6 +28,7 @@ import pytest
 import yaml
 from hubkit import (
     IS_ROOT,
+    WS_TIMEOUT,
     Browser,
     admin_and_members,
     execute_request,
@@ -333,7 +334,8 @@ class Kernel:
         ws_url = url.replace("http://", "ws://") + f"/user/{name}/api/kernels/{self.id}/channels"
 
         async def connect():
-            return await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {who.token}"}))
+            return await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {who.token}"},
+                                                       connect_timeout=WS_TIMEOUT, request_timeout=WS_TIMEOUT))
 
         self.loop = asyncio.new_event_loop()
         self.conn = self.loop.run_until_complete(connect())

@@ -120,3 +120,30 @@ def test_route_with_reasons_matches_predict_and_explain():
     assert reasons[1] == []
     assert reasons[0] == router.explain(texts[0], label=table.loc[0, "label_1"])
     assert reasons[2] == router.explain(texts[2])
+
+
+def test_a_saved_router_is_what_skops_itself_saves_and_loads_the_same(tmp_path):
+    import json
+    import zipfile
+
+    import skops.io
+
+    from proeftuin.models import load_estimator, save_estimator
+
+    def schema(path):  # without skops' object ids, which differ between any two saves
+        def strip(node):
+            if isinstance(node, dict):
+                return {k: strip(v) for k, v in node.items() if k != "__id__"}
+            return [strip(v) for v in node] if isinstance(node, list) else node
+        with zipfile.ZipFile(path) as archive:
+            return strip(json.loads(archive.read("schema.json"))), {
+                name: archive.read(name) for name in archive.namelist() if name != "schema.json"}
+
+    estimator = _router().estimator
+    ours, theirs = tmp_path / "ours.skops", tmp_path / "theirs.skops"
+    save_estimator(estimator, ours)
+    skops.io.dump(estimator, theirs)
+    assert schema(ours) == schema(theirs)
+    assert ours.stat().st_size < theirs.stat().st_size  # no indentation
+    texts, _ = _data(5, seed=1)
+    assert np.array_equal(load_estimator(ours).predict_proba(texts), estimator.predict_proba(texts))

