@@ -3,33 +3,39 @@
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
 from _common import router_split  # noqa: E402
 
-# The baseline on the same split, in a second interpreter: it trains while this one trains ours (both are
-# single-threaded scikit-learn fits of a minute or more, and the machine has two cores).
-BASELINE = f"""
-import json, sys
-sys.path.insert(0, {str(ROOT / "bench")!r})
-from _common import router_split
-pilot, params, train, test = router_split()
-module = pilot.pipeline()
+# The baseline, trained and evaluated on the same split in a second interpreter while this one trains ours:
+# both are single-threaded scikit-learn fits of a minute or more, and the machine has two cores.
+BASELINE = """
+import json, pickle, sys
+from pathlib import Path
+from proeftuin.pilot import find_pilot
+pilots_dir, split_file = sys.argv[1:]
+params, train, test = pickle.loads(Path(split_file).read_bytes())
+module = find_pilot(Path(pilots_dir), "vragenrouter").pipeline()
 print(json.dumps(module.evaluate(module.train_baseline(train, params), test), default=float))
 """
 
 
-def test_vragenrouter_beats_the_signalen_baseline_on_held_out_questions():
+def test_vragenrouter_beats_the_signalen_baseline_on_held_out_questions(tmp_path: Path):
+    pilot, params, train, test = router_split()
+    split_file = tmp_path / "split.pickle"
+    split_file.write_bytes(pickle.dumps((params, train, test)))
     # Output to files, not pipes: a full pipe would block the baseline while this process trains.
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        other = subprocess.Popen([sys.executable, "-c", BASELINE], cwd=ROOT, stdout=out, stderr=err, text=True)
+        other = subprocess.Popen([sys.executable, "-c", BASELINE, str(pilot.path.parent), str(split_file)],
+                                 cwd=ROOT, stdout=out, stderr=err, text=True)
         try:
-            pilot, params, train, test = router_split()
             module = pilot.pipeline()
             ours = module.evaluate(module.train(train, params), test)
             other.wait(timeout=900)
