@@ -56,10 +56,12 @@ def deduce_finder():
 
 
 def typical_messages(n: int, length: int = 300) -> list[str]:
-    """Messages of about `length` characters, cut at a word boundary from the annotated and the
-    generated texts (both kinds of message a contact centre gets)."""
+    """`n` different messages of about `length` characters, cut at a word boundary from the annotated
+    and the generated texts (both kinds of message a contact centre gets). No message is repeated:
+    a repeated message would find the scrubber's word caches warm and flatter the figure."""
     texts = [r["text"] for name in ("dev", "test") for r in load(DATA / f"{name}.jsonl")]
-    texts += [m.text for m in generate(2000, 99, "heldout")]
+    annotated = sum(map(len, texts))
+    texts += [m.text for m in generate(max(0, n * length - annotated) // 100 + 100, 99, "heldout")]
     pool = " ".join(t.replace("\n", " ") for t in texts)
     out, i = [], 0
     while len(out) < n:

@@ -513,6 +513,38 @@ def test_own_register_and_iban_checks_agree_with_stdnum():
     assert sum(map(_iban_valid, ibans)) > 1000  # and the sample holds valid ones of both countries
 
 
+def test_own_word_frequency_and_phone_length_checks_agree_with_their_libraries():
+    """Two shortcuts for speed: plain words are read from wordfreq's table without its tokenizer, and
+    international BE/NL/FR numbers are checked on length without phonenumbers' parser. The libraries
+    themselves are the reference, on the whole lexicon and on random numbers."""
+    import random
+
+    import phonenumbers
+    from wordfreq import zipf_frequency
+
+    from proeftuin.privacy import _PLAIN_WORD_RE, _possible, _zipf, default_lexicon
+
+    lexicon = default_lexicon()
+    words = sorted(w for w in {*lexicon.first_names, *lexicon.surnames, *lexicon.common_words, *lexicon.places,
+                               "straat", "het", "één", "œuvre", "café", "naïef"} if _PLAIN_WORD_RE.fullmatch(w))
+    rng = random.Random(7)
+    sample = rng.sample(words, 4000) + ["straat", "één", "œuvre", "café", "naïef", "qqqzzzx"]
+    for lang in ("nl", "en", "fr"):
+        assert [w for w in sample if _zipf.__wrapped__(w, lang) != zipf_frequency(w, lang)] == [], lang
+    assert _zipf("straat") > 4 and _zipf("qqqzzzx") == 0.0
+
+    def reference(number):
+        try:
+            return phonenumbers.is_possible_number(phonenumbers.parse(number, None))
+        except phonenumbers.NumberParseException:
+            return False
+
+    numbers = ["+" + cc + "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 13)))
+               for cc in ("32", "31", "33", "352") for _ in range(2500)]
+    assert [n for n in numbers if _possible.__wrapped__(n) != reference(n)] == []
+    assert 500 < sum(map(reference, numbers)) < len(numbers) - 500  # both answers occur
+
+
 @pytest.mark.parametrize("text", [
     "MEVROUW PEETERS " * 6000, "JAN PEETERS EN MARC JANSSENS " * 3400, "Naam: Jan Peeters\n" * 5000,
     "Groeten,\nJan Peeters\n" * 4000, "Mw. Dr. " * 12000 + "Peeters",

@@ -13,10 +13,14 @@ offline: the packages carry their own data. See docs/developer/privacy.md.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime
 import functools
 import importlib.util
+import itertools
+import math
+import operator
 import re
 import unicodedata
 from collections import Counter
@@ -46,10 +50,12 @@ PRIORITY = ["email", "iban", "rijksregisternummer", "telefoon", "nummerplaat", "
 # ---------------------------------------------------------------- identifiers (pattern + checksum)
 
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}(?![\w-])")
+# (Patterns open with a plain character class and look behind after it: `re` skips ahead quickly to a
+# possible first character only when the pattern starts with one, not with a look-behind or a repeat.)
 _RRN_RE = re.compile(
-    r"(?<![\w.-])\d{2}[. /-]?\d{2}[. /-]?\d{2}[. /-]?\d{3}[. /-]?\d{2}(?![\w-]|[.,/]\d)"
+    r"\d(?<![\w.-]\d)\d[. /-]?\d{2}[. /-]?\d{2}[. /-]?\d{3}[. /-]?\d{2}(?![\w-]|[.,/]\d)"
 )
-_IBAN_RE = re.compile(r"(?<![\w-])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![\w-])")
+_IBAN_RE = re.compile(r"[A-Z](?<![\w-][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]){11,30}(?![\w-])")
 _PHONE_RE = re.compile(
     r"(?<![\w+/.,-])(?<!\d[ ./-])"
     r"(?:(?P<intl>(?:\+|00)[ ]?(?P<cc>32|31|33|352|49|44|[1-9]\d{0,2}(?=[ .-]))[ ]?(?:\((?:0|\d{1,3})\)[ ]?|[ ./-])?)"
@@ -69,7 +75,7 @@ _REFERENCE_CUE_RE = re.compile(
 )
 _KBO_RE = re.compile(r"0\d{3}\.\d{3}\.\d{3}")
 _PLATE_RE = re.compile(
-    r"(?<![\w-])(?:[1-9][- ]?[A-Z]{3}[- ]?\d{3}|(?P<old>[A-Z]{3})-\d{3}|\d{3}-[A-Z]{3}"
+    r"(?=[\dA-Z])(?<![\w-])(?:[1-9][- ]?[A-Z]{3}[- ]?\d{3}|(?P<old>[A-Z]{3})-\d{3}|\d{3}-[A-Z]{3}"
     # Dutch side codes (GV-482-K, 83-KNB-7, 12-ABC-3, XX-12-YY) and French SIV plates (FG-418-KL)
     r"|[A-Z]{2}-\d{3}-[A-Z]{1,2}|[A-Z]-\d{3}-[A-Z]{2}|\d{2}-[A-Z]{3}-\d|\d-[A-Z]{3}-\d{2}|\d{2}-[A-Z]{2}-[A-Z]{2}"
     r"|[A-Z]{2}-\d{2}-[A-Z]{2}|\d{2}-[A-Z]{2}-\d{2}|[A-Z]{2}-[A-Z]{2}-\d{2}|[A-Z]{3}-\d{2}-[A-Z]|[A-Z]-\d{2}-[A-Z]{3})(?![\w-])"
@@ -102,7 +108,7 @@ def _find_rrn(text: str) -> list[tuple[str, int, int]]:
     return found
 
 
-_RRN_SHAPE_RE = re.compile(r"(?<![\w.-])\d{2}\.\d{2}\.\d{2}[-.]\d{3}\.\d{2}(?![\w-]|[.,]\d)")
+_RRN_SHAPE_RE = re.compile(r"\d(?<![\w.-]\d)\d\.\d{2}\.\d{2}[-.]\d{3}\.\d{2}(?![\w-]|[.,]\d)")
 
 
 def _plausible_birth(number: str) -> bool:
@@ -255,8 +261,29 @@ def _find_phones(text: str) -> list[tuple[str, int, int]]:
 _DATE_LIKE_RE = re.compile(r"\d{1,2}([./-])\d{1,2}\1\d{2,4}")
 
 
+@functools.lru_cache(maxsize=1)
+def _possible_lengths() -> dict[str, frozenset[int]]:
+    """National number lengths a Belgian, Dutch or French number may have, from phonenumbers' own
+    metadata (the general description that `is_possible_number` checks against)."""
+    lengths = {}
+    for region in ("BE", "NL", "FR"):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        desc = metadata.general_desc
+        lengths[str(metadata.country_code)] = frozenset(desc.possible_length) | frozenset(
+            desc.possible_length_local_only)
+    return lengths
+
+
 @functools.lru_cache(maxsize=4096)
 def _possible(number: str, region: str | None = None) -> bool:
+    """phonenumbers' `is_possible_number`. Parsing is its costly part (about 150 µs a number), so an
+    international Belgian, Dutch or French number, '+32' and digits not starting with the national
+    prefix 0, is checked on its length alone, which is all `is_possible_number` looks at there; a
+    test compares the two on many numbers."""
+    if region is None and number[:1] == "+" and number[3:4] not in ("", "0") and number[1:].isdigit():
+        lengths = _possible_lengths().get(number[1:3])
+        if lengths is not None:
+            return len(number) - 3 in lengths
     try:
         parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException:
@@ -460,10 +487,9 @@ _FR_STREET = (
     r"(?i:rue|avenue|av\.|chauss[ée]e|boulevard|bd|bld|place|quai|chemin|impasse|all[ée]e|route|clos|square"
     r"|dr[èe]ve|sentier|r[ée]sidence|cit[ée]|parvis|passage|faubourg)"
 )
-_FR_STREET_HINTS = ("rue", "av", "chauss", "boulevard", "bd", "bld", "place", "quai", "chemin", "impasse", "all",
-                    "route", "clos", "square", "drève", "dreve", "sentier", "sidence", "cit", "parvis", "passage",
-                    "faubourg")
-_FR_STREET_HINT_RE = re.compile("|".join(_FR_STREET_HINTS))
+# Cheap test on the lower-cased text: a French street word as a word of its own, followed by a space
+# or an apostrophe, as `_FR_ADDRESS_RE` requires ('rue de', "rue d'"); most texts hold none.
+_FR_STREET_HINT_RE = re.compile(r"(?<![\w-])(?:" + _FR_STREET[4:] + r"(?=[ ]|[ ]?['’])")
 _FR_NAME = (
     r"(?:[ ](?i:de|du|des|la|le|l[’']|d[’']|aux?|sur|en|saint|sainte|st|ste)\b"
     r"|[ ][A-ZÀ-Ý][\w’'-]*|[ ]?[’'][A-ZÀ-Ý][\w’'-]*)+"
@@ -757,7 +783,16 @@ _FUNCTION_WORDS = {"in", "het", "op", "les", "des", "en", "of", "voor", "met", "
 # ---------------------------------------------------------------- person names
 
 _INITIAL_RE = re.compile(r"(?:[A-Z]|Th|Ch|Ph|Chr|Joh|Wm|Fr|Jac|Hub|Ant|Jos|St)\.-?")
-_SENTENCE_END = re.compile(r"(?:[.!?:;\n\"“•*>-]\s*|^\s*)$")
+_SENTENCE_END_CHARS = frozenset(".!?:;\n\"“•*>-")
+
+
+def _opens_sentence(text: str, pos: int) -> bool:
+    """Does a sentence start at `pos`: only white space in the 8 characters before it, or a sentence
+    mark ('.', '!', ':', a bullet, a new line ...) followed by white space only? (What the regex
+    `(?:[.!?:;\n"“•*>-]\s*|^\s*)$` says of text[pos - 8 : pos], without running a regex per word.)"""
+    before = text[max(0, pos - 8) : pos]
+    core = before.rstrip()
+    return not core or core[-1] in _SENTENCE_END_CHARS or "\n" in before[len(core) :]
 # Cue words: after a title a capitalised word is a name whatever it is (unless it is a country or an
 # institution); after a role or relation word it must still look like a name.
 STRONG_CUES = {
@@ -789,6 +824,30 @@ _LEADING_PARTICLES = {
 }
 
 
+@functools.lru_cache(maxsize=100_000)
+def _cue_strength(word: str) -> int:
+    """3 after a title ('mevrouw'), 2 after a role ('burgemeester'), 1 after a weak cue, else 0."""
+    low = word.lower()
+    last = low.split("-")[-1]  # 'Groen-politicus', 'ex-minister'
+    if low in STRONG_CUES or last in STRONG_CUES:
+        return 3
+    if low in ROLE_CUES or last in ROLE_CUES or low.endswith(("lid", "minister", "voorzitter", "secretaris")):
+        return 2
+    if low in WEAK_CUES:
+        return 1
+    return 0
+
+
+def _joined(text: str, left: tuple, right: tuple) -> bool:
+    """Do two chain words (start, end, word) belong to one name: separated by a space or a hyphen, or
+    after an initial or an abbreviated title by its dot ('Mw. Prof. Dr. A.B. de Vries')?"""
+    gap = text[left[1] : right[0]]
+    if gap in (" ", "-", " - "):
+        return True
+    return left[2].endswith((".", ".-")) and gap in ("", " ") or (
+        gap in (".", ". ") and left[2].lower() in TITLE_WORDS and _is_cap(left[2]))
+
+
 def _is_cap(token: str) -> bool:
     """Capitalised as a name is: 'Peeters', 'A.', "d'Hondt", not 'OCMW' or 'peeters'."""
     if token[:1].isupper():
@@ -804,12 +863,23 @@ def _chain_word(token: str) -> bool:
 
 # Name tokens: initials ('A.', 'A.B.' as 'A.' 'B.', 'J.-P.', 'Th.'), 'v/d' and 'v.d.' (van der/den),
 # words with an apostrophe or hyphen inside ("d'Hondt", 'Visser-de', 'Jan-Willem').
+# (Written as one letter, then what may follow it: a pattern that opens with a character class lets
+# `re` skip quickly to the next letter.)
 _NAME_TOKEN_RE = re.compile(
-    r"(?:[A-Z]|Th|Ch|Ph|Chr|Joh|Wm|Fr|Jac|Hub|Ant|Jos|St)\.(?:-(?=[A-Z]\.))?"
-    r"(?=[ ]?[-A-Z(]|[ ]?(?:[a-z']{1,4}[ ]+){1,3}[A-Z])"
-    r"|\b[vV](?:/|\.[ ]?)[dD]\.?(?=[ ][A-Z])"
-    r"|[^\W\d_](?:[\w'’]|-(?=\w))*"
+    r"[^\W\d_](?:"
+    r"(?:(?<=[A-Z])|(?<=T)h|(?<=C)hr?|(?<=P)h|(?<=J)(?:oh|ac|os)|(?<=W)m|(?<=F)r|(?<=H)ub|(?<=A)nt|(?<=S)t)\."
+    r"(?:-(?=[A-Z]\.))?(?=[ ]?[-A-Z(]|[ ]?(?:[a-z']{1,4}[ ]+){1,3}[A-Z])"
+    r"|(?<=[vV])(?<!\w[vV])(?:/|\.[ ]?)[dD]\.?(?=[ ][A-Z])"
+    r"|(?:[\w'’]|-(?=\w))*)"
 )
+_MATCH_START, _MATCH_END, _MATCH_TEXT = re.Match.start, re.Match.end, re.Match.group
+_MATCH_TEXT_OF_TOKEN = operator.itemgetter(2)
+
+
+def _tokens(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, word) of every name token, built without a Python loop per word."""
+    matches = list(_NAME_TOKEN_RE.finditer(text))
+    return list(zip(map(_MATCH_START, matches), map(_MATCH_END, matches), map(_MATCH_TEXT, matches), strict=True))
 # Titles and forms of address are part of the mention: '[NAAM]' replaces 'Mw. Prof. Dr. A.B. de Vries'
 # whole, and 'mevrouw X' too (the form of address gives the gender away).
 TITLE_WORDS = {
@@ -852,11 +922,31 @@ _PARTICLES_BEFORE_RE = re.compile(
 )
 
 
+# A word of lower-case Latin letters only: wordfreq's tokenizer keeps it as one token as it is.
+_PLAIN_WORD_RE = re.compile(r"[a-zàáâäçèéêëìíîïñòóôöùúûüýÿœæ]+")
+
+
 @functools.lru_cache(maxsize=200_000)
 def _zipf(word: str, lang: str = "nl") -> float:
-    from wordfreq import zipf_frequency
+    """wordfreq's `zipf_frequency`. For a plain lower-case word its value is read straight from the
+    frequency table and rounded as wordfreq rounds it: wordfreq's own tokenizing and normalising took
+    a fifth of the scrubber's time on real messages. A test compares the two on the whole lexicon."""
+    if not _PLAIN_WORD_RE.fullmatch(word):
+        from wordfreq import zipf_frequency
 
-    return zipf_frequency(word, lang)
+        return zipf_frequency(word, lang)
+    freq = _frequencies(lang).get(word)
+    if not freq:
+        return 0.0
+    freq = round(freq, math.floor(-math.log(freq, 10)) + 3)  # as wordfreq._word_frequency
+    return round(math.log(freq, 10) + 9, 2)  # as wordfreq.freq_to_zipf, rounded as zipf_frequency
+
+
+@functools.lru_cache(maxsize=4)
+def _frequencies(lang: str) -> dict[str, float]:
+    from wordfreq import get_frequency_dict
+
+    return get_frequency_dict(lang, "best")
 
 
 class _NameFinder:
@@ -871,6 +961,7 @@ class _NameFinder:
 
     # -- word classes ------------------------------------------------------------------------------
 
+    @functools.lru_cache(maxsize=100_000)  # noqa: B019 - one finder per scrubber, lives as long
     def is_ordinary(self, token: str) -> bool:
         """An ordinary Dutch word (or function word), whatever the name lists say."""
         low = token.lower().rstrip(".")
@@ -878,6 +969,7 @@ class _NameFinder:
             return True
         return _zipf(low) >= 3.0 and not self.is_listed_name(token)
 
+    @functools.lru_cache(maxsize=100_000)  # noqa: B019 - one finder per scrubber, lives as long
     def is_listed_name(self, token: str) -> bool:
         """In the first-name or surname lists and not too frequent a Dutch word: the deduce lists
         hold 'Kamer', 'Staat', 'Hof', 'Schat' as surnames, which on their own are no evidence."""
@@ -895,6 +987,7 @@ class _NameFinder:
             return _zipf(low) < 4.4
         return False
 
+    @functools.lru_cache(maxsize=100_000)  # noqa: B019 - one finder per scrubber, lives as long
     def is_first_name(self, token: str) -> bool:
         """A first name the lists know that is not also an ordinary word ('Roos' and 'Will' are)."""
         low = token.lower()
@@ -902,6 +995,7 @@ class _NameFinder:
             return all(p in self.lex.first_names for p in low.split("-"))
         return low in self.lex.first_names and low not in self.lex.common_words and _zipf(low) < 5.4
 
+    @functools.lru_cache(maxsize=100_000)  # noqa: B019 - one finder per scrubber, lives as long
     def is_known_name(self, token: str) -> bool:
         low = token.lower()
         return low in self.lex.first_names or low in self.lex.surnames
@@ -937,6 +1031,7 @@ class _NameFinder:
                     return True
         return False
 
+    @functools.lru_cache(maxsize=100_000)  # noqa: B019 - one finder per scrubber, lives as long
     def namey(self, token: str) -> bool:
         """Looks like a name: listed, or rare in Dutch, English and French alike."""
         if self.not_a_person(token) or token.lower() in _FUNCTION_WORDS:
@@ -1000,29 +1095,30 @@ class _NameFinder:
     # -- chains ------------------------------------------------------------------------------------
 
     def find(self, text: str) -> list[tuple[str, int, int]]:
-        tokens = [(m.start(), m.end(), m.group()) for m in _NAME_TOKEN_RE.finditer(text)]
+        tokens = _tokens(text)
         found: list[tuple[str, int, int]] = []
         subjects = [m.span() for m in _SUBJECT_LINE_RE.finditer(text)] if ":" in text else []
-        i, n = 0, len(tokens)
-        while i < n:
-            s, e, tok = tokens[i]
-            if not _chain_word(tok):
-                i += 1
+        n = len(tokens)
+        chainable = list(map(_chain_word, map(_MATCH_TEXT_OF_TOKEN, tokens)))
+        after = 0  # the first word not yet part of a chain
+        for i in itertools.compress(range(n), chainable):  # only capitalised words and particles
+            if i < after:
                 continue
+            s, e, tok = tokens[i]
             # chain of capitalised words and particles separated by single spaces or hyphens; after
             # an initial or an abbreviated title also by its dot ('Mw. Prof. Dr. A.B. de Vries')
             j = i
-            while j + 1 < n and self._joins(text, tokens[j], tokens[j + 1]):
+            while j + 1 < n and chainable[j + 1] and _joined(text, tokens[j], tokens[j + 1]):
                 j += 1
             prev = tokens[i - 1][2].lower() if i else ""
-            if (prev in VENUE_WORDS and text[tokens[i - 1][1] : s] == " ") or any(a <= s < b for a, b in subjects):
-                i = j + 1  # 'zaal De Schakel', 'WZC Ter Melle'; 'Onderwerp: Klacht Afvalophaling Imog'
+            if (prev in VENUE_WORDS and text[tokens[i - 1][1] : s] == " ") or (
+                    subjects and any(a <= s < b for a, b in subjects)):
+                after = j + 1  # 'zaal De Schakel', 'WZC Ter Melle'; 'Onderwerp: Klacht Afvalophaling Imog'
                 continue
             if i == j and not self._may_stand_alone(tok) and prev not in _CUE_LIKE:
-                i += 1  # a lone capitalised word without a cue: most open a sentence ('Graag', 'Ik')
-                continue
+                continue  # a lone capitalised word without a cue: most open a sentence ('Graag', 'Ik')
             self._judge_chain(text, tokens, i, j, found)
-            i = j + 1
+            after = j + 1
         found += _field_names(self, text, tokens)
         if not found:
             return found
@@ -1036,16 +1132,6 @@ class _NameFinder:
             return False
         core = token[2:] if len(token) > 2 and token[1] in "'’" else token
         return self.is_listed_name(token) or (core is not token and self.namey(core))
-
-    def _joins(self, text: str, left: tuple, right: tuple) -> bool:
-        tok = right[2]
-        if not _chain_word(tok):
-            return False
-        gap = text[left[1] : right[0]]
-        if gap in (" ", "-", " - "):
-            return True
-        return left[2].endswith((".", ".-")) and gap in ("", " ") or (
-            gap in (".", ". ") and left[2].lower() in TITLE_WORDS and _is_cap(left[2]))
 
     def _may_grow_left(self, before: str) -> bool:
         """Cheap test before the regexes of `_expand`: is the word before a title, an initial, a
@@ -1112,6 +1198,11 @@ class _NameFinder:
                     out[-1] = (kind, max(0, start - 40) + surname.start(1), end)
         return _resolve_overlaps(out)
 
+    @functools.lru_cache(maxsize=100_000)  # noqa: B019
+    def _may_repeat(self, token: str) -> bool:
+        """A word of a found name that is a name wherever it stands again: a rare capitalised word."""
+        return len(token) >= 4 and _is_cap(token) and self.namey(token) and not self.is_ordinary(token)
+
     def _repeat_mentions(self, text: str, tokens: list, found: list) -> list:
         """'Fabrice Leggeri ... Volgens Leggeri': a surname found once is tagged at every mention."""
         known = set()
@@ -1122,7 +1213,7 @@ class _NameFinder:
             j = k
             while j < len(tokens) and tokens[j][1] <= fe:
                 tok = tokens[j][2]
-                if len(tok) >= 4 and _is_cap(tok) and self.namey(tok) and not self.is_ordinary(tok):
+                if self._may_repeat(tok):
                     known.add(tok)
                 j += 1
         if not known:
@@ -1130,26 +1221,15 @@ class _NameFinder:
         extra = [("naam", s, e) for s, e, tok in tokens if tok in known]
         return _resolve_overlaps(found + extra)
 
-    def _cue_strength(self, word: str) -> int:
-        low = word.lower()
-        last = low.split("-")[-1]  # 'Groen-politicus', 'ex-minister'
-        if low in STRONG_CUES or last in STRONG_CUES:
-            return 3
-        if low in ROLE_CUES or last in ROLE_CUES or low.endswith(("lid", "minister", "voorzitter", "secretaris")):
-            return 2
-        if low in WEAK_CUES:
-            return 1
-        return 0
-
     def _judge_chain(self, text: str, tokens: list, i: int, j: int, found: list) -> None:
         chain = tokens[i : j + 1]
         prev = tokens[i - 1][2].lower() if i > 0 else ""
         before = text[tokens[i - 1][1] : chain[0][0]] if i > 0 else ""
-        at_sentence_start = i == 0 or bool(_SENTENCE_END.search(text[max(0, chain[0][0] - 8) : chain[0][0]]))
+        at_sentence_start = i == 0 or _opens_sentence(text, chain[0][0])
         gap = before.strip()
         cue = 0
         if gap in ("", ",") or (gap == "." and prev in _ABBREVIATED_CUES):
-            cue = self._cue_strength(prev)
+            cue = _cue_strength(prev)
         # 'de heer', 'mijn naam is': look one word further back
         if not cue and i > 1 and prev in _TWO_WORD_CUES and gap in ("", ","):
             cue = 3 if (tokens[i - 2][2].lower(), prev) in _TWO_WORD_CUES[prev] else 0
@@ -1161,10 +1241,10 @@ class _NameFinder:
             s, e, tok = chain[k]
             low = tok.lower().rstrip(".")
             if (low in NAME_PARTICLES and not _is_cap(tok) and k + 1 < len(chain)
-                    and self._cue_strength(chain[k + 1][2])):
+                    and _cue_strength(chain[k + 1][2])):
                 k += 1  # 'van Prof. Dr. X': the preposition before a title
                 continue
-            strength = self._cue_strength(tok) if (_is_cap(tok) or low in TITLE_WORDS) and k + 1 < len(chain) else 0
+            strength = _cue_strength(tok) if (_is_cap(tok) or low in TITLE_WORDS) and k + 1 < len(chain) else 0
             if strength and low not in NAME_PARTICLES:
                 cue = strength
                 k += 1
@@ -1335,7 +1415,13 @@ LOWER_CASE_CUES = {
 LOWER_CASE_CUE_PAIRS = {("ik", "ben"), ("naam", "is"), ("mijn", "naam"), ("zij", "is"), ("hij", "is"),
                         ("mijn", "man"), ("mijn", "vrouw"), ("je", "suis")}
 _LOWER_CASE_PAIR_SECONDS = frozenset(second for _, second in LOWER_CASE_CUE_PAIRS)
-_CAPS_PAIR_RE = re.compile(r"[A-ZÀ-Ý]{3,}[ ,.]+[A-ZÀ-Ý]{3,}")
+# Where such a cue may stand: the word, then a space (', ', '. ', ': ') and a letter. One scan of the
+# text instead of a look at every word; `_field_names` checks each candidate against the tokens.
+_LOWER_CASE_CUE_RE = re.compile(
+    r"(?<![^\W\d_])(?i:" + "|".join(sorted(LOWER_CASE_CUES | _LOWER_CASE_PAIR_SECONDS, key=len, reverse=True))
+    + r")(?:[ ]|, |\. |: )(?=[^\W\d_])"
+)
+_CAPS_PAIR_RE = re.compile(r"[A-ZÀ-Ý][A-ZÀ-Ý]{2,}[ ,.]+[A-ZÀ-Ý]{3,}")
 _UPPER_RE = re.compile(r"[A-ZÀ-Ý]")
 _LETTER_RE = re.compile(r"[^\W\d_]")
 _SENTENCE_TAIL_RE = re.compile(r"[.!?:)\n-][ \t]*([^\W\d_][\w'’ -]{1,40}?)[ \t.!]*$")
@@ -1393,15 +1479,17 @@ def _field_names(finder: _NameFinder, text: str, tokens: list) -> list[tuple[str
             span = finder.name_words(text, m.start("value"), m.end("value"), strict=rx is _CLOSING_RE)
             if span:
                 found.append(("naam", *span))
-    lows = [t.lower() for _, _, t in tokens]
-    for k in range(1, len(tokens)):
-        prev = lows[k - 1]
+    for m in _LOWER_CASE_CUE_RE.finditer(text):  # candidates; the tokens decide
+        k = bisect.bisect_left(tokens, (m.end(),))  # the word after the cue
+        if not 0 < k < len(tokens) or tokens[k][0] != m.end() or tokens[k - 1][0] != m.start():
+            continue
+        prev = tokens[k - 1][2].lower()
         if prev not in LOWER_CASE_CUES and prev not in _LOWER_CASE_PAIR_SECONDS:
             continue
         s, e, tok = tokens[k]
         if not tok[:1].islower() or tok in NAME_PARTICLES:
             continue
-        cue = prev in LOWER_CASE_CUES or (k > 1 and (lows[k - 2], prev) in LOWER_CASE_CUE_PAIRS)
+        cue = prev in LOWER_CASE_CUES or (k > 1 and (tokens[k - 2][2].lower(), prev) in LOWER_CASE_CUE_PAIRS)
         if not cue or text[tokens[k - 1][1] : s] not in (" ", ", ", ". ", ": "):
             continue
         strong = prev in STRONG_CUES or prev in TITLE_WORDS  # 'mevr. dewulf': after a title any rare word
