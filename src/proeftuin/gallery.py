@@ -26,7 +26,7 @@ import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from fastapi.responses import HTMLResponse, JSONResponse  # noqa: E402
 
-from proeftuin import tracking  # noqa: E402
+from proeftuin import tracking, wording  # noqa: E402
 from proeftuin.errors import ManifestError, ProeftuinError  # noqa: E402
 from proeftuin.feedback import FeedbackStore, feedback_path  # noqa: E402
 from proeftuin.pilot import BrokenPilot, Pilot, discover_pilots  # noqa: E402
@@ -62,10 +62,6 @@ class GalleryEntry:
     status: Status
     message: str = ""
     blocks: gr.Blocks | None = None
-
-
-def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}".replace(".", ",")
 
 
 def _load_entry(pilot: Pilot, client, settings: Settings) -> GalleryEntry:
@@ -255,6 +251,8 @@ h1 { font-size: 2rem; margin-bottom: .25rem; }
 .card { background: #fff; border: 1px solid #cbd5e0; border-radius: 8px; padding: 1rem 1.25rem; }
 .card h2 { font-size: 1.3rem; margin: 0 0 .5rem; }
 .meta { color: #2d3748; font-size: .95rem; }
+.figure { font-size: 1.1rem; }
+.technical { color: #2d3748; font-size: .95rem; white-space: nowrap; }
 .status-error { border-left: 6px solid #c53030; }
 .status-no_model { border-left: 6px solid #b7791f; }
 .status-ready { border-left: 6px solid #2f855a; }
@@ -272,8 +270,8 @@ def _card(entry: GalleryEntry, link: bool = True) -> str:
     if entry.question:
         parts.append(f"<p>{e(entry.question)}</p>")
     if entry.owner:
-        parts.append(f'<p class="meta">Eigenaar: {e(entry.owner)} · Fase: {e(entry.stage)} · '
-                     f"{e(entry.metric)}: {_fmt(entry.metric_value)}</p>")
+        parts.append(f'<p class="meta">Eigenaar: {e(entry.owner)} · Fase: {e(entry.stage)}</p>')
+    parts += _figure(entry)
     if entry.status == "ready" and link:
         parts.append(f'<p><a class="button" href="demo/{e(entry.slug)}/">Probeer de demo: {e(entry.title)}</a></p>')
     elif entry.status == "no_model":
@@ -282,6 +280,19 @@ def _card(entry: GalleryEntry, link: bool = True) -> str:
         parts.append(f'<p role="alert"><strong>Fout.</strong> {e(entry.message)}</p>')
     parts.append("</article>")
     return "\n".join(parts)
+
+
+def _figure(entry: GalleryEntry) -> list[str]:
+    """The champion's figure as a visitor understands it, with the technical one beside it."""
+    if not entry.metric or entry.metric_value is None:
+        return []
+    e = html.escape
+    words = e(wording.in_words(entry.metric, entry.metric_value))
+    figure = e(wording.technical(entry.metric, entry.metric_value))
+    lines = [f'<p class="figure"><strong>{words}</strong> <span class="technical">({figure})</span></p>']
+    if explanation := wording.explain(entry.metric):
+        lines.append(f'<p class="meta">{e(explanation)}</p>')
+    return lines
 
 
 def _page(title: str, body: str, kiosk: bool = False) -> str:

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from proeftuin import wording
 from proeftuin.pilot import Pilot
-
-_METRIC_NAMES = {
-    "macro_f1": "macro-F1 (gemiddelde over alle klassen)",
-    "accuracy": "juist (top 1)",
-    "top3_accuracy": "juiste antwoord in de top 3",
-    "auto_share": "aandeel automatisch doorgestuurd",
-    "auto_accuracy": "juist binnen het automatisch doorgestuurde deel",
-}
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.3f}".replace(".", ",")
 
 
 def model_card(pilot: Pilot, metrics: dict[str, float], params: dict[str, Any], kind: str, model: Any) -> str:
@@ -39,13 +28,20 @@ def model_card(pilot: Pilot, metrics: dict[str, float], params: dict[str, Any], 
     if m.human_oversight.threshold_parameter:
         name = m.human_oversight.threshold_parameter
         lines.append(f"\nDrempel (`{name}`): {params.get(name)}. Lager dan deze zekerheid beslist een mens.")
-    lines += ["", "## Resultaten op data die het model niet zag", "", "| maat | waarde |", "| --- | --- |"]
+    lines += ["", "## Resultaten op data die het model niet zag", "", "| maat | waarde | in woorden |",
+              "| --- | --- | --- |"]
     for key, value in metrics.items():
-        lines.append(f"| {_METRIC_NAMES.get(key, key)} | {_fmt(value) if abs(value) < 10 else int(value)} |")
-    if metric.baseline is not None and metric.name in metrics:
-        ratio = metrics[metric.name] / metric.baseline if metric.baseline else float("nan")
-        lines += ["", f"Hoofdmaat **{metric.name}**: {_fmt(metrics[metric.name])} tegenover baseline "
-                      f"{_fmt(metric.baseline)} ({metric.baseline_description}), verhouding {ratio:.2f}×."]
+        lines.append(f"| {wording.metric_label(key)} (`{key}`) | {wording.value(key, value)} | "
+                     f"{wording.in_words(key, value)} |")
+    if metric.name in metrics:
+        main = metrics[metric.name]
+        lines += ["", f"Hoofdmaat **{wording.metric_label(metric.name)}**: {wording.describe(metric.name, main)}."]
+        if explanation := wording.explain(metric.name):
+            lines += ["", explanation]
+        if metric.baseline is not None:
+            versus = wording.versus_baseline(metric.name, main, metric.baseline, metric.greater_is_better)
+            how = f" ({metric.baseline_description})" if metric.baseline_description else ""
+            lines += ["", f"Dat is {versus}{how}, verhouding {wording.ratio(main, metric.baseline)}."]
     lines += ["", "## Data", ""]
     for source in m.data:
         personal = "bevat persoonsgegevens (worden eerst verwijderd)" if source.personal_data else "geen persoonsgegevens"

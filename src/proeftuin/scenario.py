@@ -19,6 +19,7 @@ import pandas as pd
 
 from proeftuin.data import read_table
 from proeftuin.errors import DataError
+from proeftuin.wording import euro, percent
 
 UNIT_COLUMNS = ("type", "omschrijving", "besparing_eur", "per_aantal", "hangt_af_van_activatie")
 VOLUME_COLUMNS = ("type", "volume_per_jaar")
@@ -219,10 +220,6 @@ def forecast_metrics(model: ScenarioModel, test: pd.DataFrame) -> dict[str, floa
             "forecast_activation_12m": float(model.adoption([start + 11])[0])}
 
 
-def _euro(value: float) -> str:
-    return f"EUR {value:,.0f}".replace(",", ".")
-
-
 def scenario_curve_figure(curve: pd.DataFrame, activation: float):
     """Yearly saving against the activation rate, with the chosen rate marked."""
     from matplotlib.figure import Figure
@@ -232,7 +229,7 @@ def scenario_curve_figure(curve: pd.DataFrame, activation: float):
     ax.plot(curve["activatie"] * 100, curve[TOTAL], marker="o", color="#1f5fa8")
     at = np.interp(activation, curve["activatie"], curve[TOTAL])
     ax.axvline(activation * 100, color="#999", linestyle="--")
-    ax.annotate(f"{activation:.0%}: {_euro(at)} per jaar", (activation * 100, at), textcoords="offset points",
+    ax.annotate(f"{percent(activation)}: {euro(at)} per jaar", (activation * 100, at), textcoords="offset points",
                 xytext=(8, -14))
     ax.set_xlabel("activatiegraad (% ontvangers met een actieve eBox)")
     ax.set_ylabel("besparing per jaar (EUR)")
