@@ -61,6 +61,10 @@ def test_run_logs_everything_and_promotes_the_first_champion(run_cli, fresh_stor
     assert profile["rows"] > 250 and profile["n_labels"] == 19 and sum(profile["label_balance"].values()) == profile["rows"]
     card = Path(client.download_artifacts(out["run_id"], "model_card.md")).read_text()
     assert "Menselijk toezicht" in card and "minimaal" in card
+    assert "| maat | waarde | in woorden |" in card and "| top-3-nauwkeurigheid (`top3_accuracy`) | 0," in card
+    assert re.search(r"Hoofdmaat \*\*macro-F1\*\*: score \d+ op 100 voor de juiste dienst.*\(macro-F1 0,\d\d\)", card)
+    assert re.search(r"(beter|slechter) dan de baseline \(0,46\): [+-]0,\d+ \(.*\), verhouding \d,\d\d×", card)
+    assert "nan" not in card.lower()
     champion = client.get_model_version_by_alias("vragenrouter", "champion")
     assert champion.run_id == out["run_id"]
 
@@ -126,6 +130,13 @@ def test_evaluate_predict_and_compare_on_a_municipal_export(run_cli, sample_csv:
     assert [r["organisation"] for r in by_org] == ["waregem", "kortrijk"]
     table = run_cli("compare", "vragenrouter").stdout
     assert "waregem" in table and "baseline" in table
+    assert re.search(r"macro-F1 +nauwkeurigheid +top-3-nauwkeurigheid", table), table  # labels, not names
+    assert re.search(r"waregem +model +0,\d\d", table) and "Gerangschikt op macro-F1 (hoger is beter)" in table
+    assert "top-3-nauwkeurigheid: Hoe vaak de juiste dienst bij de eerste 3 voorstellen" in table
+    said = run_cli("evaluate", "vragenrouter", "--data", str(sample_csv), *cols).stdout
+    assert re.search(r"macro-F1 +0,\d\d +score \d+ op 100 voor de juiste dienst", said), said
+    assert re.search(r"nauwkeurigheid +0,\d\d +de juiste dienst in \d+ van de 100 vragen", said)
+    assert "1 lege tekst overgeslagen." in said and not re.search(r"\d\.\d", "\n".join(said.splitlines()[1:]))
 
     listed = run_cli.json("list")
     router = next(p for p in listed if p["slug"] == "vragenrouter")

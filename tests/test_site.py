@@ -147,6 +147,8 @@ def test_site_with_tracked_results(run_cli, tmp_path: Path):
                      "Hergebruiken in je eigen organisatie", "Demo van deze pilot", "Alle runs in MLflow"):
         assert expected in words, expected
     assert re.search(r"macro-F1 0,\d\d", words), "the champion's metric in Dutch notation"
+    assert re.search(r"macro-F1 0,\d\d: score \d+ op 100 voor de juiste dienst", words), "and in words"
+    assert "gemiddeld over alle diensten: een kleine dienst telt even zwaar als een grote" in words  # explained
     assert not re.search(r"\b0\.\d\d\b", words), "numbers must use a decimal comma"
     assert 'class="pt-chart"' in html and "Baseline" in words
     for image in ("verwarringsmatrix.png", "labelverdeling.png"):
@@ -281,7 +283,8 @@ def test_pilot_pages_show_the_family(run_cli, pilots_copy: Path, tmp_path: Path)
     first, second = family.index("eBox-besparing (deze pagina) Kortrijk origineel"), family.index("(Menen) Menen")
     assert first < second
     assert family.index("eBox-besparing (Menen) Menen") < family.index("eBox-besparing (Menen) (Wervik) Wervik")
-    assert re.search(r"eBox-besparing \(Menen\) Menen eBox-besparing idee forecast mae 0,0*[1-9]\d", family), family
+    assert re.search(r"eBox-besparing \(Menen\) Menen eBox-besparing idee MAE van de prognose 0,0*[1-9]\d",
+                     family), family
     assert "nog geen model" in family  # the original and Wervik have no runs in this store
 
     fork = site / "pilots" / "ebox-besparing-menen.html"
@@ -300,3 +303,167 @@ def test_pilot_pages_show_the_family(run_cli, pilots_copy: Path, tmp_path: Path)
     index = visible_text(site / "pilots" / "index.html")
     assert re.search(r"eBox-besparing \(Menen\) \(kopie van eBox-besparing ?\)", index), index
     assert broken_internal_links(site) == []
+
+
+# -- ideas on the site -------------------------------------------------------------------------------------
+
+
+def test_ideas_page_lists_ideas_and_keeps_hostile_text_inert(run_cli, fresh_store: Path, pilots_copy: Path,
+                                                              tmp_path: Path):
+    from proeftuin.ideas import IdeaStore, ideas_path
+
+    store = IdeaStore(ideas_path(fresh_store), {"kortrijk", "menen", "waregem"})
+    hostile = store.add(author="mallory", organisation="menen",
+                        question=f"{EVIL_TITLE} {EVIL_LINK} **vet** {{#kaping}} <img src=x onerror=alert(2)>",
+                        asked_by="[klik](javascript:alert(3))", service="<b>Burgerzaken</b>",
+                        data_available="| kolom | tabel |", personal_data=False,
+                        impact="<a href='javascript:alert(4)'>meer</a>")
+    store.support(hostile.id, organisation="kortrijk", author="an")
+    plain = store.add(author="an", organisation="kortrijk", question="Welke vragen krijgt het onthaal het vaakst?",
+                      asked_by="het onthaal", service="Onthaal", personal_data=True, impact="")
+    store.support(plain.id, organisation="menen", author="bram")
+    store.support(plain.id, organisation="waregem", author="carla")
+    run_cli("new", "--from-idea", str(plain.id), "--template", "text-classification", "--slug", "onthaalvragen")
+    site = tmp_path / "site"
+    run_cli("docs", "build", "--output", str(site), "--strict")
+
+    page = site / "overzicht" / "ideeen.html"
+    links = parse(page)
+    words = visible_text(page)
+    assert links.handlers == [] and not links.inline_scripts_with("alert")
+    assert not [link for link in links.links if link.lower().startswith("javascript:")]
+    html = page.read_text(encoding="utf-8")
+    assert "<b>Burgerzaken" not in html and 'id="kaping"' not in html and "<strong>vet" not in html
+    for shown in (EVIL_TITLE, EVIL_LINK, "**vet**", "{#kaping}", "<b>Burgerzaken</b>", "| kolom | tabel |"):
+        assert shown in words, shown  # shown as written
+    assert f"Idee {plain.id}: Welke vragen krijgt het onthaal het vaakst?" in words
+    assert "Wie stelt de vraag het onthaal" in words and "Persoonsgegevens ja" in words
+    assert "Wij ook 2: Menen, Waregem" in words and "Wij ook 1: Kortrijk" in words
+    assert "Voorgesteld door Kortrijk, op" in words and "Voorgesteld door Menen, op" in words
+    assert "Wat een goed antwoord zou veranderen niet ingevuld" in words
+    assert "../pilots/onthaalvragen.html" in links.links and "Werd de pilot nog geen pilot" in words
+    assert f"idee-{plain.id}" in links.ids
+    assert "Ideeën" in visible_text(site / "index.html") or "ideeen.html" in (site / "index.html").read_text()
+    assert broken_internal_links(site) == []
+
+
+def test_ideas_page_without_ideas(run_cli, tmp_path: Path, fresh_store: Path):
+    site = tmp_path / "site"
+    run_cli("docs", "build", "--output", str(site))
+    assert "nog geen ideeën voorgesteld" in visible_text(site / "overzicht" / "ideeen.html")
+    assert not (fresh_store / "ideas").exists()  # building shows the ideas, it never creates their store
+
+
+# -- the watcher of the served site (real MLflow server, real builds) ---------------------------------------
+
+
+def _finished_run(client, slug: str) -> str:
+    experiment = client.get_experiment_by_name(slug)
+    experiment_id = experiment.experiment_id if experiment else client.create_experiment(slug)
+    run = client.create_run(experiment_id, tags={"proeftuin.organisation": "menen", "proeftuin.kind": "model"})
+    client.log_metric(run.info.run_id, "macro_f1", 0.5)
+    client.set_terminated(run.info.run_id)
+    return run.info.run_id
+
+
+def test_fingerprint_changes_with_a_run_or_an_alias_and_only_then(mlflow_server, fresh_store: Path):
+    from mlflow.tracking import MlflowClient
+
+    from proeftuin.settings import get_settings
+    from proeftuin.site_watch import fingerprint, mlflow_ready, what_changed
+
+    url, settings = mlflow_server["url"], get_settings()
+    client = MlflowClient(tracking_uri=url, registry_uri=url)
+    assert mlflow_ready(url) and not mlflow_ready("http://127.0.0.1:9")
+    before = fingerprint(settings, url, None)
+    assert before.mlflow is not None
+    assert what_changed(before, fingerprint(settings, url, None)) == []  # looking changes nothing
+
+    run_id = _finished_run(client, "vragenrouter")
+    after_run = fingerprint(settings, url, None)
+    assert after_run.mlflow["latest_run"][0] == run_id
+    assert any(r.startswith("run finished") for r in what_changed(before, after_run))
+    client.create_run(client.get_experiment_by_name("vragenrouter").experiment_id)  # still running: not shown
+    client.create_run(client.create_experiment("geen-pilot"))  # not a pilot's experiment
+    assert what_changed(after_run, fingerprint(settings, url, None)) == []
+
+    if not client.search_registered_models("name = 'vragenrouter'"):
+        client.create_registered_model("vragenrouter")
+    version = client.create_model_version("vragenrouter", f"runs:/{run_id}/model", run_id)
+    with_version = fingerprint(settings, url, None)
+    assert what_changed(after_run, with_version)
+    client.set_registered_model_alias("vragenrouter", "champion", version.version)
+    with_alias = fingerprint(settings, url, None)
+    assert [r for r in what_changed(with_version, with_alias) if r.startswith("models/champions changed")]
+    assert what_changed(with_alias, fingerprint(settings, url, None)) == []
+
+    lessons = settings.pilots_dir / "vragenrouter" / "LESSONS.md"
+    stamp = lessons.stat()
+    try:
+        os.utime(lessons, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 10**9))
+        assert what_changed(with_alias, fingerprint(settings, url, None)) == ["pilots changed (vragenrouter)"]
+    finally:
+        os.utime(lessons, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+
+
+def test_watcher_builds_when_mlflow_answers_and_rebuilds_on_a_run(mlflow_server, fresh_store: Path, tmp_path: Path):
+    from mlflow.tracking import MlflowClient
+
+    from proeftuin.settings import get_settings
+    from proeftuin.site_watch import Watcher, served_dir
+
+    url, settings = mlflow_server["url"], get_settings()
+    statuses: list[str] = []
+    os.environ["MLFLOW_TRACKING_URI"] = url  # the build reads MLflow the way the docs service does
+    try:
+        down = Watcher(settings, tmp_path / "down", "http://127.0.0.1:9", set_status=statuses.append)
+        assert down.step() is None and not served_dir(tmp_path / "down").exists()  # waits for MLflow
+
+        watcher = Watcher(settings, tmp_path / "site", url, set_status=statuses.append)
+        assert watcher.step() == "first build" and statuses == [""]
+        page = served_dir(tmp_path / "site") / "pilots" / "vragenrouter.html"
+        runs_before = visible_text(page)
+        assert "Resultaten niet beschikbaar" not in runs_before
+        assert watcher.step() is None  # nothing changed: no build
+        _finished_run(MlflowClient(tracking_uri=url, registry_uri=url), "vragenrouter")
+        reason = watcher.step()
+        assert reason and reason.startswith("run finished"), reason
+        assert "Beste run per organisatie" in visible_text(page) and watcher.builds == 2
+        assert len(list((tmp_path / "site").glob(".build-*"))) == 2  # the served build and the one before
+    finally:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+
+
+def test_a_failed_build_keeps_the_last_good_site(fresh_store: Path, tmp_path: Path):
+    from proeftuin.settings import get_settings
+    from proeftuin.site_watch import Watcher, build_atomically, served_dir
+
+    settings, root = get_settings(), tmp_path / "site"
+    good = build_atomically(settings, root)
+    served = served_dir(root)
+    index = (served / "index.html").read_bytes()
+    files = sorted(p.relative_to(served) for p in served.rglob("*"))
+
+    def half_then_broken(settings, target: Path) -> None:
+        target.mkdir(parents=True)
+        (target / "index.html").write_text("half", encoding="utf-8")
+        raise RuntimeError("mkdocs stopped halfway")
+
+    broken_settings = settings.model_copy(update={"project_root": tmp_path / "geen-project"})  # no mkdocs.yml
+    for attempt in (lambda: build_atomically(settings, root, half_then_broken),
+                    lambda: build_atomically(broken_settings, root)):
+        try:
+            attempt()
+        except Exception:  # noqa: BLE001 (both kinds of failure are the point)
+            pass
+        else:
+            raise AssertionError("the build should have failed")
+        assert served.resolve() == good.resolve() and (served / "index.html").read_bytes() == index
+        assert sorted(p.relative_to(served) for p in served.rglob("*")) == files
+        assert [p.name for p in root.iterdir() if p.name.startswith(".build-")] == [good.name]
+
+    statuses: list[str] = []
+    watcher = Watcher(broken_settings, root, "sqlite:///unused", set_status=statuses.append)
+    assert watcher.step() == "first build" and watcher.failures == 1 and statuses == []  # old site stays online
+    assert watcher.step() is None  # and is tried again after a pause, not at every poll
+    assert served.resolve() == good.resolve()

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from proeftuin import wording
 from proeftuin.errors import ProeftuinError
 from proeftuin.settings import Settings, get_settings
 
@@ -64,8 +65,15 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+def _metric_lines(metrics: dict[str, float], skip: str = "") -> list[str]:
+    """Each quality measure as label, Dutch value and the value in words; then the facts of the run in words."""
+    measures = [k for k in metrics if k != skip and not wording.is_fact(k)]
+    width = max([len(wording.metric_label(k)) for k in measures] + [0])
+    lines = [f"  {wording.metric_label(k):<{width}} {wording.value(k, metrics[k]):>8}  "
+             f"{wording.in_words(k, metrics[k])}" for k in measures]
+    counted = [k for k in metrics if wording.is_fact(k) and metrics[k] and not (k == "n" and "test_rows" in metrics)]
+    facts = [wording.in_words(k, metrics[k]) for k in counted]
+    return lines + [f"  {fact[:1].upper()}{fact[1:]}." for fact in facts]
 
 
 @click.group(cls=ProeftuinGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -128,7 +136,7 @@ def list_pilots(as_json: bool) -> None:
         if "error" in row:
             click.secho(f"{row['slug']:<22} ONGELDIG: {row['error'].splitlines()[0]}", fg="red")
             continue
-        champion = f"{row['metric']} {_fmt(row['champion_metric'])}" if row["champion_metric"] is not None \
+        champion = wording.technical(row["metric"], row["champion_metric"]) if row["champion_metric"] is not None \
             else "nog geen model"
         click.echo(f"{row['slug']:<22} {row['title']:<30} {row['owner']:<12} {row['stage']:<11} "
                    f"{row['theme']:<20} {champion}")
@@ -168,12 +176,10 @@ def run(slug: str, org: str | None, params: tuple[str, ...], data_path: Path | N
                     "champion": result.champion})
         return
     metric = pilot.manifest.metric.name
-    click.echo(f"Run {result.run_id} ({organisation}): {metric} = {_fmt(result.metrics.get(metric))}")
-    for key in ("accuracy", "top3_accuracy", "auto_share", "auto_accuracy"):
-        if key in result.metrics:
-            click.echo(f"  {key:<14} {_fmt(result.metrics[key])}")
-    if result.metrics.get("skipped_empty"):
-        click.echo(f"  {int(result.metrics['skipped_empty'])} lege teksten overgeslagen.")
+    click.echo(f"Run {result.run_id} ({organisation}): {wording.technical(metric, result.metrics.get(metric))}")
+    click.echo(f"  → {wording.in_words(metric, result.metrics.get(metric))}")
+    for line in _metric_lines(result.metrics, skip=metric):
+        click.echo(line)
     click.echo("Nieuw kampioensmodel geregistreerd." if result.champion else
                "Geen nieuw kampioensmodel (het huidige is even goed of beter)." if not baseline else
                "Baseline gelogd ter vergelijking.")
@@ -211,8 +217,8 @@ def evaluate(slug: str, data_path: Path, model_uri: str | None, params: tuple[st
         _emit_json({"model_uri": uri, **metrics})
         return
     click.echo(f"Model {uri} op {data_path}:")
-    for key, value in metrics.items():
-        click.echo(f"  {key:<14} {int(value) if key in ('n', 'skipped_empty') else _fmt(value)}")
+    for line in _metric_lines(metrics):
+        click.echo(line)
 
 
 @cli.command()
@@ -294,18 +300,25 @@ def compare(slug: str, family: bool, by: str | None, limit: int, as_json: bool) 
         where = f"de familie van {slug}" if family else slug
         click.echo(f"Nog geen runs voor {where}. Start er een met `proeftuin run {slug} --org <jouw organisatie>`.")
     else:
-        extra = [k for k in ("top3_accuracy", "auto_share", "auto_accuracy") if any(k in r.metrics for r in rows)]
+        # the primary metric, then up to three other measures the runs logged (in the vocabulary's order)
+        extra = [k for k in wording.METRICS if k != metric.name and not wording.is_fact(k)
+                 and any(k in r.metrics for r in rows)][:3]
+        columns = [(k, max(9, len(wording.metric_label(k)))) for k in [metric.name, *extra]]
         width = max([len("pilot")] + [len(r.pilot) for r in rows]) + 2
         first = f"{'pilot':<{width}}" if family else ""
-        click.echo(f"{first}{'run':<10} {'organisatie':<14} {'soort':<9} {metric.name:>9} "
-                   + " ".join(f"{k:>14}" for k in extra))
+        click.echo(f"{first}{'run':<10} {'organisatie':<14} {'soort':<9} "
+                   + " ".join(f"{wording.metric_label(k):>{w}}" for k, w in columns))
         for row in rows[:limit]:
             first = f"{row.pilot:<{width}}" if family else ""
             click.echo(f"{first}{row.run_id[:8]:<10} {row.organisation:<14} {row.kind:<9} "
-                       f"{_fmt(row.metrics.get(metric.name)):>9} "
-                       + " ".join(f"{_fmt(row.metrics.get(k)):>14}" for k in extra))
+                       + " ".join(f"{wording.value(k, row.metrics.get(k)):>{w}}" for k, w in columns))
         if len(rows) > limit:
             click.echo(f"… en nog {len(rows) - limit} runs (zie --json of --limit).")
+        direction = wording.direction(metric.greater_is_better)
+        click.echo(f"Gerangschikt op {wording.metric_label(metric.name)} ({direction}), de beste eerst.")
+        for k, _ in columns:
+            if explanation := wording.explain(k):
+                click.echo(f"  {wording.metric_label(k)}: {explanation}")
     if not family and len(relatives) > 1:
         others = ", ".join(r["slug"] for r in relatives if r["slug"] != slug)
         click.echo(f"→ Deze pilot hoort bij een familie (ook {others}). Zet alle runs naast elkaar met "
@@ -372,6 +385,7 @@ def feedback_export(output_path: Path) -> None:
 def _register_optional_commands() -> None:
     from proeftuin.cli_docs import docs
     from proeftuin.cli_hub import up
+    from proeftuin.cli_ideas import idea
     from proeftuin.cli_privacy import scrub
     from proeftuin.cli_templates import kennisbank, new, update
 
@@ -381,6 +395,7 @@ def _register_optional_commands() -> None:
     cli.add_command(kennisbank)
     cli.add_command(docs)
     cli.add_command(up)
+    cli.add_command(idea)
 
 
 _register_optional_commands()

@@ -25,6 +25,9 @@ def _emit(value) -> None:
               help="Sjabloon: text-classification, retrieval-qa, tabular-scenario of survey-profiles.")
 @click.option("--from", "source", default=None, metavar="PILOT",
               help="Hergebruik een bestaande pilot voor je eigen organisatie.")
+@click.option("--from-idea", "idea_id", type=int, default=None, metavar="NUMMER",
+              help="Maak de pilot uit een voorgesteld idee (zie `proeftuin idea list`), samen met --template: "
+                   "vraag, organisatie en persoonsgegevens komen uit het idee.")
 @click.option("--org", default=None, help="Organisatie die de nieuwe pilot trekt (slug uit proeftuin.yaml).")
 @click.option("--title", default=None, help="Titel van de pilot.")
 @click.option("--slug", default=None, help="Korte naam (map), standaard afgeleid van de titel.")
@@ -32,19 +35,23 @@ def _emit(value) -> None:
 @click.option("--option", "options", multiple=True, metavar="SLEUTEL=WAARDE",
               help="Een optie van het sjabloon, bv. --option with_baseline=false.")
 @click.option("--json", "as_json", is_flag=True, help="Resultaat als JSON.")
-def new(template: str | None, source: str | None, org: str | None, title: str | None, slug: str | None,
-        question: str | None, options: tuple[str, ...], as_json: bool) -> None:
-    """Maak een nieuwe pilot uit een sjabloon, of hergebruik een pilot (--from) voor je eigen organisatie.
+def new(template: str | None, source: str | None, idea_id: int | None, org: str | None, title: str | None,
+        slug: str | None, question: str | None, options: tuple[str, ...], as_json: bool) -> None:
+    """Maak een nieuwe pilot uit een sjabloon, hergebruik een pilot (--from) voor je eigen organisatie, of maak
+    een pilot uit een voorgesteld idee (--from-idea).
 
     \b
     Voorbeelden:
       proeftuin new --template tabular-scenario --org kortrijk --title "eBox-besparing"
       proeftuin new --from ebox-besparing --org menen
+      proeftuin new --from-idea 3 --template text-classification
     """
     from proeftuin import templates
     from proeftuin.settings import get_settings
 
     settings = get_settings()
+    if idea_id is not None:
+        return _new_from_idea(settings, idea_id, template, source, org, question, title, slug, options, as_json)
     if template and source:
         raise ProeftuinError("Kies --template of --from, niet allebei.",
                              "Een nieuwe pilot: --template tabular-scenario --org kortrijk --title \"...\"; "
@@ -67,16 +74,8 @@ def new(template: str | None, source: str | None, org: str | None, title: str | 
             if not _interactive():
                 raise ProeftuinError("Geef een titel met --title.", 'Bijvoorbeeld: --title "eBox-besparing"')
             title = click.prompt("Titel")
-        parsed = {}
-        for item in options:
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise ProeftuinError(f"Optie '{item}' heeft niet de vorm sleutel=waarde.",
-                                     "Bijvoorbeeld: --option with_baseline=false")
-            lowered = value.strip().lower()
-            parsed[key.strip()] = {"true": True, "ja": True, "false": False, "nee": False}.get(lowered, value)
         pilot = templates.new_from_template(settings, template, org, title, slug=slug, question=question,
-                                            options=parsed)
+                                            options=_options(options))
         message = f"Pilot {pilot.slug} gemaakt uit sjabloon {template}, in {pilot.path}."
     if as_json:
         _emit({"slug": pilot.slug, "path": str(pilot.path), "template": pilot.manifest.template,
@@ -88,6 +87,48 @@ def new(template: str | None, source: str | None, org: str | None, title: str | 
     if source:
         click.echo(f"→ Daarna zie je je runs naast die van {source} en de andere kopieën met "
                    f"`proeftuin compare {pilot.slug} --family`.")
+
+
+def _options(options: tuple[str, ...]) -> dict:
+    parsed = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ProeftuinError(f"Optie '{item}' heeft niet de vorm sleutel=waarde.",
+                                 "Bijvoorbeeld: --option with_baseline=false")
+        lowered = value.strip().lower()
+        parsed[key.strip()] = {"true": True, "ja": True, "false": False, "nee": False}.get(lowered, value)
+    return parsed
+
+
+def _new_from_idea(settings, idea_id: int, template: str | None, source: str | None, org: str | None,
+                   question: str | None, title: str | None, slug: str | None, options: tuple[str, ...],
+                   as_json: bool) -> None:
+    from proeftuin import templates
+    from proeftuin.cli_ideas import open_ideas
+
+    if source or org or question:
+        raise ProeftuinError("Met --from-idea komen de vraag en de organisatie uit het idee: laat --from, --org en "
+                             "--question weg.", f"Bijvoorbeeld: proeftuin new --from-idea {idea_id} --template "
+                             "text-classification")
+    if not template:
+        raise ProeftuinError("Geef bij --from-idea ook het sjabloon met --template.",
+                             f"Sjablonen: {', '.join(templates.list_templates(settings))}.")
+    pilot = templates.new_from_idea(settings, open_ideas(settings), idea_id, template, title=title, slug=slug,
+                                    options=_options(options))
+    m = pilot.manifest
+    if as_json:
+        _emit({"slug": pilot.slug, "path": str(pilot.path), "template": m.template, "owner": m.owner,
+               "idea": m.idea, "personal_data": m.personal_data})
+        return
+    click.echo(f"Pilot {pilot.slug} gemaakt uit idee {idea_id} met sjabloon {template}, in {pilot.path}; "
+               f"eigenaar {m.owner}. Het idee verwijst nu naar deze pilot.")
+    if m.personal_data:
+        click.echo("De gegevens staan gemarkeerd als persoonsgegevens: de proeftuin verwijdert namen, nummers en "
+                   "adressen vóór training en logging. Bespreek ze met je DPO.")
+    click.echo(f"→ Volgende stap: vul in {pilot.path / 'pilot.yaml'} het thema, het menselijk toezicht en de "
+               f"risicoklasse aan, zet je eigen data in {pilot.path / 'data'}, controleer met `proeftuin validate` "
+               f"en start `proeftuin run {pilot.slug} --org {m.owner}`.")
 
 
 @click.command()

@@ -87,6 +87,7 @@ class Manifest(_Strict):
     human_oversight: HumanOversight
     ai_act: AiAct
     forked_from: str | None = None
+    idea: int | None = Field(None, ge=1, description="The idea (`proeftuin idea list`) this pilot was made from.")
     restrictions: list[str] = Field(
         [], description="What the pilot must never be used for (Dutch), e.g. decisions about individual employees."
     )

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from proeftuin import wording
 from proeftuin.errors import ManifestError, ProeftuinError
 from proeftuin.pilot import (
     LESSONS_HEADINGS,
@@ -41,6 +42,7 @@ from proeftuin.pilot import (
 )
 from proeftuin.settings import Organisation, Settings
 from proeftuin.text import anchor
+from proeftuin.wording import METRIC_NAMES, MONTHS, date, metric_label, number  # noqa: F401 (re-exported)
 
 log = logging.getLogger("mkdocs.plugins.proeftuin")
 
@@ -77,16 +79,8 @@ RISK_CLASSES = {
     "hoog": "hoog risico: strenge eisen (risicobeheer, documentatie, menselijk toezicht, registratie)",
     "onaanvaardbaar": "onaanvaardbaar risico: verboden toepassing, mag niet ingezet worden",
 }
-METRIC_NAMES = {
-    "macro_f1": "macro-F1",
-    "accuracy": "nauwkeurigheid",
-    "top3_accuracy": "top-3-nauwkeurigheid",
-    "auto_share": "aandeel automatisch doorgestuurd",
-    "auto_accuracy": "nauwkeurigheid van wat automatisch gaat",
-}
-MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-          "november", "december")
 RECENT_LESSONS = 10
+IDEAS_PAGE = "ideeen.md"  # under OVERVIEW_DIR; each idea has the anchor idee-<id>
 
 # --------------------------------------------------------------------------------------------------
 # Escaping and Dutch formatting
@@ -105,32 +99,6 @@ def text(value: Any) -> str:
 def attr(value: Any) -> str:
     """A string for inside an HTML attribute or raw HTML block (Markdown does not touch those)."""
     return html.escape(" ".join(str(value).split()), quote=True)
-
-
-def number(value: float | None, digits: int = 2) -> str:
-    """Dutch notation: 0,53 and 3.048 (a dash when there is no value).
-
-    A small value keeps two significant digits (a forecast error of 0,0023 is not "0,00").
-    """
-    if value is None:
-        return "—"
-    if digits and 0 < abs(value) < 0.1:
-        import math
-
-        digits = min(6, max(digits, 1 - math.floor(math.log10(abs(value)))))
-    formatted = f"{value:,.{digits}f}"
-    return formatted.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-
-
-def date(timestamp_ms: int | float | None) -> str:
-    if not timestamp_ms:
-        return "—"
-    day = dt.datetime.fromtimestamp(timestamp_ms / 1000)
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
-def metric_label(name: str) -> str:
-    return METRIC_NAMES.get(name, name.replace("_", " "))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -201,6 +169,8 @@ class SiteData:
     settings: Settings
     pilots: list[PilotEntry]
     tracking_note: str | None = None  # set when the tracking store could not be reached at all
+    ideas: list[Any] = field(default_factory=list)  # proeftuin.ideas.Idea, newest first
+    ideas_note: str | None = None  # set when the ideas could not be read
 
     def organisation(self, slug: str) -> Organisation | None:
         return next((o for o in self.settings.organisations if o.slug == slug), None)
@@ -252,6 +222,7 @@ def collect_site(settings: Settings) -> SiteData:
     entries = [_entry(found, known) for found in discover_pilots(settings.pilots_dir, known, strict=False)]
     data = SiteData(settings, entries)
     _attach_results(data)
+    _attach_ideas(data)
     for entry in entries:
         if entry.broken:
             log.warning("Pilot '%s' is onvolledig of ongeldig: %s: %s", entry.folder, entry.problem_file,
@@ -275,6 +246,20 @@ def _attach_results(data: SiteData) -> None:
     for entry in data.pilots:
         if data.tracking_note:
             entry.results = Results(unavailable=data.tracking_note)
+
+
+def _attach_ideas(data: SiteData) -> None:
+    """The proposed questions (`proeftuin.ideas`); none yet is no error, an unreadable store is said on the page."""
+    from proeftuin.ideas import IdeaStore, ideas_path
+
+    path = ideas_path(data.settings.state_dir)
+    if not path.is_file():  # never create the store just to show that it is empty
+        return
+    try:
+        data.ideas = IdeaStore(path).list()
+    except Exception as exc:  # noqa: BLE001 (sqlite3, permissions: the rest of the site is still worth building)
+        log.warning("Ideeën niet leesbaar in %s: %s", path, exc)
+        data.ideas_note = f"De ideeën konden niet gelezen worden ({type(exc).__name__})."
 
 
 def _results(client: Any, manifest: Manifest, scratch: Path) -> Results:
@@ -355,6 +340,7 @@ def render_pages(data: SiteData) -> dict[str, str | bytes]:
     pages[f"{OVERVIEW_DIR}/organisaties.md"] = organisations_page(data)
     pages[f"{OVERVIEW_DIR}/fasen.md"] = stages_page(data)
     pages[f"{OVERVIEW_DIR}/lessen.md"] = lessons_page(data)
+    pages[f"{OVERVIEW_DIR}/{IDEAS_PAGE}"] = ideas_page(data)
     return pages
 
 
@@ -370,13 +356,14 @@ def _champion_value(entry: PilotEntry) -> str:
     champion = entry.results.champion
     if entry.results.unavailable:
         return "niet beschikbaar"
-    return number(champion.value) if champion else "nog geen model"
+    return wording.value(entry.manifest.metric.name, champion.value) if champion else "nog geen model"
 
 
 def _champion_result(entry: PilotEntry) -> str:
     """The champion's value, labelled with its metric when there is one."""
     result = _champion_value(entry)
-    return f"{text(metric_label(entry.manifest.metric.name))} {result}" if entry.results.champion else result
+    return text(wording.technical(entry.manifest.metric.name, entry.results.champion.value)) \
+        if entry.results.champion else result
 
 
 def pilots_index(data: SiteData) -> str:
@@ -476,7 +463,7 @@ def pilot_page(entry: PilotEntry, data: SiteData) -> str:
 def _bar_chart(m: Manifest, bars: list[tuple[str, float, str]]) -> list[str]:
     """An accessible HTML/CSS bar chart: each bar has its label and value as text, the bar itself is decoration."""
     top = max([1.0] + [value for _, value, _ in bars]) if all(v >= 0 for _, v, _ in bars) else None
-    direction = "hoger is beter" if m.metric.greater_is_better else "lager is beter"
+    direction = wording.direction(m.metric.greater_is_better)
     caption = f"{metric_label(m.metric.name)} per organisatie tegenover de baseline ({direction})"
     rows = [f'<figure class="pt-chart"><figcaption>{attr(caption)}</figcaption>']
     for label, value, css in bars:
@@ -484,7 +471,7 @@ def _bar_chart(m: Manifest, bars: list[tuple[str, float, str]]) -> list[str]:
         rows.append(f'<div class="pt-chart__row {css}"><span class="pt-chart__label">{attr(label)}</span>'
                     f'<span class="pt-chart__track" aria-hidden="true"><span class="pt-chart__bar" '
                     f'style="width: {width:.1f}%"></span></span>'
-                    f'<span class="pt-chart__value">{number(value)}</span></div>')
+                    f'<span class="pt-chart__value">{wording.value(m.metric.name, value)}</span></div>')
     rows.append("</figure>")
     return ["".join(rows), ""]
 
@@ -500,7 +487,9 @@ def _results_section(entry: PilotEntry, m: Manifest, data: SiteData) -> list[str
     if not r.best_per_organisation and r.baseline_run is None:
         return lines + [f"Er zijn nog geen runs. Start er een met `proeftuin run {attr(m.slug)} --org <jouw organisatie>`; "
                         "bij de volgende bouw staan de cijfers hier.", ""]
-    direction = "hoger is beter" if metric.greater_is_better else "lager is beter"
+    direction = wording.direction(metric.greater_is_better)
+    if explanation := wording.explain(metric.name):
+        lines += [f"**{text(name)}**: {text(explanation)}", ""]
     lines += [f"De hoofdmaat is **{text(name)}** ({direction}). Alle cijfers komen van testdata die het model "
               f"tijdens het trainen niet zag. In totaal {number(r.run_count, 0)} run(s).", ""]
     baseline_value = r.baseline_run.value if r.baseline_run else metric.baseline
@@ -508,16 +497,16 @@ def _results_section(entry: PilotEntry, m: Manifest, data: SiteData) -> list[str
         how = text(metric.baseline_description) if metric.baseline_description else "een eenvoudige aanpak"
         where = "de beste baseline-run in MLflow" if r.baseline_run else "volgens het manifest"
         if r.baseline_run and metric.baseline is not None:
-            where += f"; het manifest vermeldt {number(metric.baseline)} op de volledige data"
-        lines += [f"**Baseline** ({how}): {number(baseline_value)} ({where}).", ""]
+            where += f"; het manifest vermeldt {wording.value(metric.name, metric.baseline)} op de volledige data"
+        lines += [f"**Baseline** ({how}): {wording.value(metric.name, baseline_value)} ({where}).", ""]
     if r.best_per_organisation:
         lines += ["### Beste run per organisatie", "",
                   f"| Organisatie | {text(name)} | Tegenover baseline | Datum | Kampioen |", "| --- | --- | --- | --- | --- |"]
         for row in r.best_per_organisation:
-            diff = "—" if baseline_value is None or row.value is None else \
-                ("+" if row.value >= baseline_value else "") + number(row.value - baseline_value)
+            diff = wording.difference(metric.name, row.value, baseline_value)
             champion = "ja" if r.champion and r.champion.run_id == row.run_id else ""
-            lines.append(f"| {text(data.org_name(row.organisation))} | {number(row.value)} | {text(diff)} | "
+            lines.append(f"| {text(data.org_name(row.organisation))} | {wording.value(metric.name, row.value)} | "
+                         f"{text(diff)} | "
                          f"{date(row.start_time)} | {champion} |")
         lines.append("")
         bars = [(data.org_name(row.organisation), row.value, "") for row in r.best_per_organisation
@@ -529,7 +518,9 @@ def _results_section(entry: PilotEntry, m: Manifest, data: SiteData) -> list[str
         lines += ["### Het kampioensmodel", "",
                   f"Het beste model tot nu toe is versie {text(r.champion_version)} van "
                   f"{text(data.org_name(r.champion.organisation))} ({date(r.champion.start_time)}), met "
-                  f"{text(name)} {number(r.champion.value)}. De demo en `proeftuin predict` gebruiken dit model.", ""]
+                  f"{text(wording.technical(metric.name, r.champion.value))}: "
+                  f"{text(wording.in_words(metric.name, r.champion.value))}. "
+                  "De demo en `proeftuin predict` gebruiken dit model.", ""]
         for artifact, (file_name, alt) in PLOTS.items():
             if file_name in r.plots:
                 lines += [f"![{text(alt)}]({quote(entry.folder)}/{file_name})", ""]
@@ -661,7 +652,8 @@ def organisations_page(data: SiteData) -> str:
                 lines.append("")
                 for e in entries:
                     own = next((r for r in e.results.best_per_organisation if r.organisation == org.slug), None)
-                    result = f"; eigen beste resultaat {number(own.value)}" if own else ""
+                    result = f"; eigen beste resultaat {text(wording.technical(e.manifest.metric.name, own.value))}" \
+                        if own else ""
                     lines.append(f"- {_link(e, '../pilots/')} ({text(e.manifest.stage)}{result})")
                 lines.append("")
         if not owned and not joined:
@@ -684,6 +676,57 @@ def lessons_page(data: SiteData) -> str:
         for heading in ("## Wat werkte", "## Volgende stap"):
             if body := sections.get(heading):
                 lines += [f"**{heading[3:]}**", "", safe_markdown(body), ""]
+    return "\n".join(lines) + "\n"
+
+
+def _idea_date(created_at: str) -> str:
+    try:
+        return date(dt.datetime.fromisoformat(created_at).timestamp() * 1000)
+    except (TypeError, ValueError):
+        return text(created_at)
+
+
+def _filled(value: str) -> str:
+    return text(value) if value.strip() else "_niet ingevuld_"
+
+
+def ideas_page(data: SiteData) -> str:
+    """Every proposed question (free text from users: all of it through `text`, so it stays inert)."""
+    lines = ["# Ideeën", "",
+             "Vragen uit de organisaties die misschien met AI op te lossen zijn. Elke medewerker kan er een "
+             "voorstellen op de startpagina van de proeftuin (**Een vraag voorstellen**). Heeft jouw organisatie dezelfde vraag? "
+             "Zeg dan daar **wij ook**: hoe meer organisaties meedoen, hoe sneller een idee een pilot wordt. "
+             "Hoe dat gaat, lees je in [Hoe start ik een pilot?](../pilot-starten.md#een-vraag-voorstellen).", ""]
+    if data.ideas_note:
+        lines += ['!!! warning "Ideeën niet beschikbaar"', f"    {text(data.ideas_note)}",
+                  "    Vraag de beheerder van de proeftuin om het na te kijken.", ""]
+    if not data.ideas:
+        if not data.ideas_note:
+            lines.append("Er zijn nog geen ideeën voorgesteld. Wees de eerste!")
+        return "\n".join(lines) + "\n"
+    lines += ["| Nr. | Vraag | Organisatie | Datum | Wij ook | Fase |", "| --- | --- | --- | --- | --- | --- |"]
+    for idea in data.ideas:
+        lines.append(f"| [{idea.id}](#idee-{idea.id}) | {text(idea.title)} | "
+                     f"{text(data.org_name(idea.organisation))} | {_idea_date(idea.created_at)} | {len(idea.supporters)} | {text(idea.stage)} |")
+    lines.append("")
+    for idea in data.ideas:
+        support = (f"{len(idea.supporters)}: {_orgs(data, idea.supporters)}" if idea.supporters else
+                   "nog geen andere organisatie")
+        pilot = data.by_slug(idea.pilot) if idea.pilot else None
+        became = (_link(pilot, "../pilots/") if pilot else
+                  f"{text(idea.pilot)} (nog niet in de proeftuin)" if idea.pilot else "nog geen pilot")
+        lines += [f"## Idee {idea.id}: {text(idea.title)} {{#idee-{idea.id}}}", "",
+                  f"**Vraag:** {text(idea.question)}", "",
+                  "| Kenmerk | Waarde |", "| --- | --- |",
+                  f"| Wie stelt de vraag | {_filled(idea.asked_by)} |",
+                  f"| Dienst | {_filled(idea.service)} |",
+                  f"| Welke gegevens er zijn | {_filled(idea.data_available)} |",
+                  f"| Persoonsgegevens | {'ja' if idea.personal_data else 'nee'} |",
+                  f"| Wat een goed antwoord zou veranderen | {_filled(idea.impact)} |",
+                  f"| Voorgesteld door | {text(data.org_name(idea.organisation))}, op {_idea_date(idea.created_at)} |",
+                  f"| Wij ook | {support} |",
+                  f"| Fase | {text(idea.stage)} |",
+                  f"| Werd de pilot | {became} |", ""]
     return "\n".join(lines) + "\n"
 
 
@@ -719,6 +762,11 @@ def default_site_dir(settings: Settings) -> Path:
     return settings.state_dir / "site"
 
 
+#: Between `build_site` and the hooks, which MkDocs loads as a module of its own: the settings to build with
+#: (the docs service's, whose links go through the hub) and, after the build, why MLflow gave no results.
+build_context: dict[str, Any] = {"settings": None, "tracking_note": None}
+
+
 def build_site(settings: Settings, output: Path | None = None, strict: bool = False) -> Path:
     """Build the site into `output` (default `<state>/site`). Strict: broken pilots and warnings fail."""
     from mkdocs.commands.build import build
@@ -733,12 +781,15 @@ def build_site(settings: Settings, output: Path | None = None, strict: bool = Fa
         raise ProeftuinError(f"De site kan niet in {docs_dir} gebouwd worden: daar staan de bronpagina's.",
                              "Kies met --output een map buiten docs/.")
     _route_mkdocs_logging()
+    build_context.update(settings=settings, tracking_note=None)
     try:
         config = load_config(str(mkdocs_config_file(settings)), site_dir=str(site_dir), strict=strict)
         build(config)
     except (Abort, ConfigurationError) as exc:
         raise ProeftuinError(f"De site kon niet gebouwd worden: {exc}",
                              "Los de waarschuwingen hierboven op, of bouw zonder --strict.") from exc
+    finally:
+        build_context["settings"] = None
     return site_dir
 
 

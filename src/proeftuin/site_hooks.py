@@ -23,11 +23,12 @@ DEVELOPER_DIR = "developer/"
 
 def on_config(config: Any) -> Any:
     root = Path(config.config_file_path).parent
-    try:
-        settings = load_settings(find_config_file(root))
+    try:  # `build_site` hands over its settings (the docs service's links go through the hub)
+        settings = site.build_context["settings"] or load_settings(find_config_file(root))
         data = site.collect_site(settings)
     except ProeftuinError as exc:
         raise PluginError(str(exc)) from exc
+    site.build_context["tracking_note"] = data.tracking_note
     if Path(config.site_dir) == root / ".proeftuin" / "site":  # the default: follow PROEFTUIN_HOME
         config.site_dir = str(site.default_site_dir(settings))
     _generated.clear()

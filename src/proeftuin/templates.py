@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,7 +122,10 @@ def _portable_source(answers_path: Path, template: Path) -> None:
 
 
 def new_from_template(settings: Settings, template: str, org: str, title: str, slug: str | None = None,
-                      question: str | None = None, options: dict[str, Any] | None = None) -> Pilot:
+                      question: str | None = None, options: dict[str, Any] | None = None,
+                      manifest_changes: Callable[[dict[str, Any]], None] | None = None) -> Pilot:
+    """A new pilot from a template. `manifest_changes` edits the rendered manifest (a dict) before it is checked
+    and installed; those edits are the pilot's own (a later `update` keeps them), not the template's."""
     path = template_path(settings, template)
     settings.organisation(org)
     title = (title or "").strip()
@@ -142,7 +145,49 @@ def new_from_template(settings: Settings, template: str, org: str, title: str, s
         render(path, built, answers)
         _tidy_manifest(built / MANIFEST)
         write_base(built, template, _template_text(built))
+        if manifest_changes is not None:
+            manifest = yaml.safe_load((built / MANIFEST).read_text(encoding="utf-8"))
+            manifest_changes(manifest)
+            _tidy_manifest(built / MANIFEST, **manifest)
         return _install(settings, built, slug)
+
+
+def new_from_idea(settings: Settings, store: Any, idea_id: int, template: str, title: str | None = None,
+                  slug: str | None = None, options: dict[str, Any] | None = None) -> Pilot:
+    """A pilot from a proposed question (`proeftuin.ideas`): its question, its organisation as owner, its
+    personal-data answer on the data sources, and the link both ways (`idea:` in the manifest, the pilot's
+    slug in the store). Nothing is written when anything is wrong."""
+    from proeftuin.ideas import IdeaError
+
+    template_path(settings, template)  # an unknown template fails before anything else
+    if store is None:
+        raise IdeaError(f"Er is geen idee met nummer {idea_id}: er zijn nog geen ideeën.",
+                        "Ideeën stel je voor op de startpagina van de proeftuin (Een vraag voorstellen).")
+    idea = store.get(idea_id)
+    if idea.pilot:
+        raise IdeaError(f"Idee {idea_id} werd al pilot '{idea.pilot}'.",
+                        f"Werk verder in die pilot, of maak er een kopie van: proeftuin new --from {idea.pilot} "
+                        "--org <jouw organisatie>.")
+    question = " ".join(idea.question.split())
+    if len(question) < 10:
+        raise IdeaError(f"De vraag van idee {idea_id} is te kort voor een pilot (minstens 10 tekens).",
+                        "Vraag de indiener om de vraag uit te schrijven, of stel ze opnieuw voor.")
+    title = (title or idea.title).strip()
+
+    def changes(manifest: dict[str, Any]) -> None:
+        manifest["idea"] = idea.id
+        if idea.personal_data:  # the organisation's own data will hold personal data: scrub it
+            for source in manifest.get("data", []):
+                source["personal_data"] = True
+
+    pilot = new_from_template(settings, template, idea.organisation, title, slug=slug, question=question,
+                              options=options, manifest_changes=changes)
+    try:
+        store.link_pilot(idea.id, pilot.slug)
+    except Exception:
+        shutil.rmtree(pilot.path, ignore_errors=True)  # no pilot without its link back
+        raise
+    return pilot
 
 
 def fork(settings: Settings, source_slug: str, org: str, slug: str | None = None, title: str | None = None) -> Pilot:
