@@ -92,13 +92,15 @@ class Platform:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PROEFTUIN_", "JUPYTERHUB_"))}
         return {**env, "PROEFTUIN_CONFIG": str(self.project / "proeftuin.yaml"), "PYTHONUNBUFFERED": "1"}
 
-    def start(self, train: bool = False) -> str:
+    def start(self, train: bool = False, background: bool = False) -> str:
+        """background: start `up` as a non-interactive shell starts a background job (`proeftuin up &` in a
+        script): with SIGINT and SIGQUIT ignored."""
         self.runs += 1
         log = self.project / f"up-{self.runs}.log"
         flags = [] if train else ["--no-train"]
         self.process = subprocess.Popen([str(BIN / "proeftuin"), "up", *flags, "--port", str(self.port)],
                                         cwd=self.project, env=self.env, stdout=log.open("w"),
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT, preexec_fn=_as_background_job if background else None)
 
         def ready():
             assert self.process.poll() is None, f"up exited: {log.read_text()}\n{self.hub_log()}"
@@ -153,6 +155,12 @@ class Platform:
             except OSError:
                 continue
         return None
+
+
+def _as_background_job() -> None:
+    """What bash does for `cmd &` without job control: the job ignores SIGINT and SIGQUIT."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
 
 
 def proc_field(pid: int, name: str) -> int:

@@ -298,3 +298,41 @@ def test_policy_sets_identity_tags_on_new_runs():
     assert {t["key"]: t["value"] for t in created["tags"]}["proeftuin.owner"] == "menen"
     with pytest.raises(Denied):
         _write(policy, menen, "/api/2.0/mlflow/experiments/create", {"name": "vragenrouter"})
+
+
+def test_hub_tls_needs_existing_files_and_turns_on_https(tmp_path):
+    with pytest.raises(ConfigError, match=r"hub\.tls\.certificate: .*nergens\.pem bestaat niet"):
+        context(tmp_path, {"tls": {"certificate": "nergens.pem", "key": "nergens.key"}})
+    (tmp_path / "cert.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    with pytest.raises(ConfigError, match=r"hub\.tls\.key: .*geen\.key bestaat niet.*de sleutel"):
+        context(tmp_path, {"tls": {"certificate": "cert.pem", "key": "geen.key"}})
+    (tmp_path / "key.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+    hub = context(tmp_path, {"tls": {"certificate": "cert.pem", "key": str(tmp_path / "key.pem")}})
+    c = Config()
+    update_base(c, hub)
+    assert c.JupyterHub.ssl_cert == str(tmp_path / "cert.pem") and c.JupyterHub.ssl_key == str(tmp_path / "key.pem")
+    assert c.JupyterHub.bind_url == "https://127.0.0.1:8000/"
+    plain = Config()
+    update_base(plain, context(tmp_path))
+    assert plain.JupyterHub.bind_url.startswith("http://") and "ssl_cert" not in plain.JupyterHub
+
+
+def test_hub_pages_are_dutch_templates_that_extend_jupyterhubs_own(tmp_path):
+    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader
+    from jupyterhub._data import DATA_FILES_PATH
+
+    c = Config()
+    update_base(c, context(tmp_path))
+    assert c.JupyterHub.default_url == "/hub/portaal"
+    (folder,) = c.JupyterHub.template_paths
+    base = str(Path(DATA_FILES_PATH) / "templates")
+    # The loader JupyterHub builds from template_paths (app.init_tornado_settings), with our jinja options.
+    env = Environment(loader=ChoiceLoader([PrefixLoader({"templates": FileSystemLoader([base])}, "/"),
+                                           FileSystemLoader([folder, base])]),
+                      autoescape=True, **c.JupyterHub.jinja_environment_options)
+    for name in sorted(p.name for p in Path(folder).glob("*.html")):
+        env.get_template(name)  # parses, and what it extends exists
+    page = env.get_template("page.html").render(static_url=lambda *a, **k: "/s", base_url="/hub/", services=[],
+                                                 parsed_scopes=set())
+    assert '<html lang="nl">' in page and "Proeftuin heeft JavaScript nodig." in page
+    assert '{% extends "templates/login.html" %}' in (Path(folder) / "login.html").read_text()

@@ -29,6 +29,7 @@ from proeftuin.settings import Settings, find_config_file, get_settings
 ENV_HUB_PORT = "PROEFTUIN_HUB_PORT"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HUB_CONFIG_FILE = REPO_ROOT / "hub_config" / "jupyterhub_config.py"
+HUB_TEMPLATES = Path(__file__).resolve().parent / "hub_templates"
 SERVICE_PREFIX = "/services"
 ADMIN_GROUP = "proeftuin-beheer"  # OIDC: admins by group claim
 #: Services behind the hub's proxy, each reached at /services/<name>/ after single sign-on.
@@ -239,16 +240,23 @@ def should_isolate(settings: Settings) -> bool:
 def update_base(c, hub: HubContext) -> None:
     """Addresses, state files and the proxy: everything stateful lives in <state>/hub (mode 0700)."""
     hub_dir = hub.hub_dir
-    c.JupyterHub.bind_url = f"http://{hub.settings.host}:{hub.port}/"
+    tls = hub.settings.hub.tls
+    c.JupyterHub.bind_url = f"{'https' if tls else 'http'}://{hub.settings.host}:{hub.port}/"
+    if tls:  # HTTPS on the public port (the proxy's); otherwise the login page says what plain HTTP means
+        c.JupyterHub.ssl_cert = str(tls.certificate)
+        c.JupyterHub.ssl_key = str(tls.key)
     c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{hub.settings.hub.ports.api}"
     c.JupyterHub.db_url = f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}"
     c.JupyterHub.db_kwargs = {"connect_args": {"check_same_thread": False, "factory": HubDatabaseConnection}}
     c.JupyterHub.cookie_secret_file = str(hub_dir / "jupyterhub_cookie_secret")
     c.JupyterHub.pid_file = str(hub_dir / "jupyterhub.pid")
     c.JupyterHub.cleanup_servers = True  # Ctrl-C stops notebook servers; homes and state stay
-    c.JupyterHub.default_url = "/hub/home"
+    c.JupyterHub.default_url = "/hub/portaal"  # proeftuin.hub_portal: "Wat wil je doen?"
     c.JupyterHub.extra_user_scopes = {"access:services"}  # every logged-in user may open every service
-    c.JupyterHub.template_vars = {"announcement_login": "Proeftuin: log in met je account van je organisatie."}
+    # Dutch pages that extend JupyterHub's own (hub_templates/*.html), with lang="nl" (hub_portal.DutchPages).
+    c.JupyterHub.template_paths = [str(HUB_TEMPLATES)]
+    c.JupyterHub.jinja_environment_options = {"extensions": ["proeftuin.hub_portal.DutchPages"]}
+    c.JupyterHub.template_vars = {"authenticator_native": hub.settings.hub.authenticator == "native"}
     c.ConfigurableHTTPProxy.command = [hub.proxy_command]
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{hub.settings.hub.ports.proxy_api}"
     c.ConfigurableHTTPProxy.pid_file = str(hub_dir / "proxy.pid")
@@ -311,7 +319,9 @@ def update_spawner(c, hub: HubContext) -> None:
     cfg = hub.settings.hub
     c.JupyterHub.spawner_class = "proeftuin.hub_spawner.ProeftuinSpawner"
     c.Spawner.cmd = [str(hub.server_bin / "python"), "-m", "jupyterhub.singleuser"]
-    c.Spawner.default_url = "/lab"
+    # JupyterLab opens on "Start hier", which lists every pilot's notebook (hub_seed); Dutch and without
+    # calls to the internet (ProeftuinSpawner.lab_config_dir, hub_spawner.LAB_ARGS).
+    c.Spawner.default_url = "/lab/tree/Start%20hier.ipynb"
     c.Spawner.start_timeout = cfg.start_timeout
     c.Spawner.http_timeout = cfg.start_timeout
     # $JUPYTERHUB_API_TOKEN doubles as the MLflow credential, so it may reach the services.
@@ -328,6 +338,7 @@ def update_spawner(c, hub: HubContext) -> None:
     c.ProeftuinSpawner.proeftuin_config = str(hub.config_file)
     c.ProeftuinSpawner.bin_dir = str(hub.server_bin)
     c.ProeftuinSpawner.jupyter_prefix = str(hub.bin_dir.parent)  # the platform's virtualenv, even on the runtime one
+    c.ProeftuinSpawner.lab_config_dir = str(REPO_ROOT / "hub_config" / "jupyter")
     # Started by `proeftuin up`; when it does not answer, servers start the usual way.
     c.ProeftuinSpawner.fork_server = str(hub.fork_server_socket) if socket_path_fits(hub.fork_server_socket) else ""
     update_limits(c, hub)
@@ -357,8 +368,9 @@ def update_services(c, hub: HubContext) -> None:
     def service(name: str, command: list[str], **extra) -> dict:
         account = hub.service_account(name)
         home = hub.services_dir / (account or "platform")
+        # DO_NOT_TRACK: no usage data from any service that honours it (MLflow does; see hub_services)
         spec = {"name": name, "command": command, "cwd": cwd, "display": False,
-                "environment": {**hub.environment(), ENV_SERVICE_HOME: str(home)}, **extra}
+                "environment": {**hub.environment(), ENV_SERVICE_HOME: str(home), "DO_NOT_TRACK": "true"}, **extra}
         if account:
             spec["user"] = account
         return spec
@@ -446,8 +458,13 @@ def ensure_service_state(hub: HubContext) -> None:
         if not socket_path_fits(path):
             raise ConfigError(f"Het pad {path} is te lang voor een Unix-socket (hoogstens 103 tekens).",
                               "Kies een kortere statusmap met PROEFTUIN_HOME of state_dir in proeftuin.yaml.")
+    from proeftuin.ideas import IdeaStore, ideas_path
+
+    # The ideas: written by the portal (in the hub), read by the docs builder (SERVICE_ACCOUNT), which owns them.
+    ideas_dir = ideas_path(hub.settings.state_dir).parent
     folders = {hub.sockets_dir: 0o711, hub.mlflow_socket.parent: 0o700, hub.gallery_socket.parent: 0o750,
-               hub.services_dir: 0o711, hub.site_dir: 0o700, hub.settings.state_dir / "gallery": 0o700}
+               hub.services_dir: 0o711, hub.site_dir: 0o700, hub.settings.state_dir / "gallery": 0o700,
+               ideas_dir: 0o700}
     for name in (SERVICE_ACCOUNT, GALLERY_ACCOUNT, "platform"):
         folders[hub.services_dir / name] = 0o700
     for folder, mode in folders.items():
@@ -463,7 +480,11 @@ def ensure_service_state(hub: HubContext) -> None:
               hub.services_dir / SERVICE_ACCOUNT: (service.pw_uid, service.pw_gid),
               hub.settings.state_dir / "gallery": (gallery.pw_uid, gallery.pw_gid),
               hub.gallery_socket.parent: (gallery.pw_uid, service.pw_gid),
-              hub.services_dir / GALLERY_ACCOUNT: (gallery.pw_uid, gallery.pw_gid)}
+              hub.services_dir / GALLERY_ACCOUNT: (gallery.pw_uid, gallery.pw_gid),
+              ideas_dir: (service.pw_uid, service.pw_gid)}
+    # Created here and given to SERVICE_ACCOUNT: SQLite, running as root in the hub, then gives the -wal and
+    # -shm files it creates the database file's owner, so the docs builder can keep reading them.
+    IdeaStore(ideas_path(hub.settings.state_dir))
     for top, (uid, gid) in owners.items():
         chown_tree(top, uid, gid)
 

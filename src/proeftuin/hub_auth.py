@@ -4,6 +4,7 @@
   approval, Dutch messages and a first admin bootstrapped from a generated password (no default password).
   Approval happens on our own page (`/hub/authorize`): it shows each applicant's organisation, lets the admin
   change it, and changes anything only on a POST carrying the XSRF token (never on a followed link).
+  The pages' templates are in `hub_templates/` (JupyterHub's `template_paths`, set in `hub.update_base`).
 - `ProeftuinOIDCAuthenticator`: OpenID Connect (e.g. Microsoft Entra ID); organisations come from a
   group claim, mapped to organisation slugs only through the configured table.
 Both return the organisation as the user's only group, so the hub's groups always follow the source.
@@ -16,7 +17,6 @@ import re
 from pathlib import Path
 
 import bcrypt
-from jinja2 import ChoiceLoader, DictLoader
 from jupyterhub.handlers import BaseHandler
 from jupyterhub.orm import Base
 from jupyterhub.scopes import needs_scope
@@ -45,155 +45,13 @@ class Membership(Base):
     organisation = Column(String(64), nullable=False)
 
 
-SIGNUP_TEMPLATE = """{% extends "page.html" %}
-{% block main %}
-<div id="login-main" class="container">
-  <form action="{{ base_url }}signup" method="post" role="form" class="mx-auto" style="max-width: 28rem">
-    <h1 class="h3 my-3">Account aanvragen</h1>
-    {% if result_message %}
-    <div class="alert {{ alert }}" role="alert"><p>{{ result_message }}</p></div>
-    {% endif %}
-    <input type="hidden" name="_xsrf" value="{{ xsrf }}"/>
-    <label for="username_input" class="form-label">Gebruikersnaam (kleine letters, cijfers, - of _)</label>
-    <input id="username_input" type="text" name="username" value="{{ username or '' }}" autocapitalize="off"
-           autocorrect="off" class="form-control mb-3" autofocus required pattern="[a-z][a-z0-9_\\-]{0,29}"/>
-    <label for="organisation_input" class="form-label">Organisatie</label>
-    <select id="organisation_input" name="organisation" class="form-select mb-3" required>
-      <option value="">Kies je organisatie…</option>
-      {% for slug, name in organisations %}
-      <option value="{{ slug }}" {% if slug == organisation %}selected{% endif %}>{{ name }}</option>
-      {% endfor %}
-    </select>
-    <label for="password_input" class="form-label">Wachtwoord (minstens {{ minimum_length }} tekens)</label>
-    <input id="password_input" type="password" name="signup_password" class="form-control mb-3" required/>
-    <label for="password_confirmation_input" class="form-label">Herhaal het wachtwoord</label>
-    <input id="password_confirmation_input" type="password" name="signup_password_confirmation"
-           class="form-control mb-3" required/>
-    <input type="submit" id="signup_submit" class="btn btn-jupyter" value="Account aanvragen"/>
-    <p class="mt-3">Al een account? <a href="{{ base_url }}login">Log in</a>.</p>
-  </form>
-</div>
-{% endblock %}
-"""
-
 LOGIN_FAILED = "Gebruikersnaam of wachtwoord is fout. Probeer opnieuw."
-
-
-# The approval page. Every change is a POST of one of these forms with the `_xsrf` token, which JupyterHub's
-# BaseHandler checks before the handler runs; a followed link (GET) changes nothing.
-AUTHORIZE_TEMPLATE = """{% extends "page.html" %}
-{% block main %}
-{% macro organisation_select(person, label) %}
-<label for="organisation-{{ person.username }}" class="visually-hidden">{{ label }} {{ person.username }}</label>
-<select id="organisation-{{ person.username }}" name="organisation" class="form-select form-select-sm"
-        style="max-width: 16rem" required>
-  {% if person.organisation not in organisation_names %}
-  <option value="" selected>Kies een organisatie…</option>
-  {% endif %}
-  {% for slug, name in organisations %}
-  <option value="{{ slug }}" {% if slug == person.organisation %}selected{% endif %}>{{ name }}</option>
-  {% endfor %}
-</select>
-{% endmacro %}
-<div class="container" id="proeftuin-authorize">
-  <h1 class="h3 my-3">Aanvragen goedkeuren</h1>
-  {% if message %}
-  <div class="alert {{ alert }}" role="{{ 'alert' if alert == 'alert-danger' else 'status' }}">
-    <p class="mb-0">{{ message }}</p>
-  </div>
-  {% endif %}
-  <p>De organisatie bepaalt wat iemand mag wijzigen: het werk van die organisatie en van de pilots waaraan ze
-     meedoet. Kijk dus na of de gekozen organisatie klopt, pas ze zo nodig aan en klik dan op
-     <strong>Goedkeuren</strong>. <strong>Weigeren</strong> verwijdert de aanvraag.</p>
-  <h2 class="h4 mt-4">Wachten op goedkeuring ({{ pending | length }})</h2>
-  {% if pending %}
-  <table class="table align-middle" id="pending">
-    <thead><tr><th scope="col">Gebruikersnaam</th><th scope="col">Gekozen organisatie</th>
-      <th scope="col">Beslissing</th></tr></thead>
-    <tbody>
-    {% for person in pending %}
-    <tr id="user-{{ person.username }}">
-      <td>{{ person.username }}</td>
-      <td class="chosen-organisation">{{ person.organisation_label }}</td>
-      <td>
-        <form method="post" action="{{ base_url }}authorize/{{ person.username | urlencode }}"
-              class="d-flex flex-wrap gap-2 align-items-center">
-          <input type="hidden" name="_xsrf" value="{{ xsrf }}"/>
-          {{ organisation_select(person, "Organisatie voor") }}
-          <button type="submit" name="action" value="approve" class="btn btn-primary btn-sm">Goedkeuren</button>
-          <button type="submit" formaction="{{ base_url }}discard/{{ person.username | urlencode }}"
-                  class="btn btn-outline-danger btn-sm">Weigeren</button>
-        </form>
-      </td>
-    </tr>
-    {% endfor %}
-    </tbody>
-  </table>
-  {% else %}
-  <p>Er wachten geen aanvragen.</p>
-  {% endif %}
-  <h2 class="h4 mt-4">Goedgekeurd ({{ approved | length }})</h2>
-  <table class="table align-middle" id="approved">
-    <thead><tr><th scope="col">Gebruikersnaam</th><th scope="col">Organisatie</th>
-      <th scope="col">Wijzigen</th></tr></thead>
-    <tbody>
-    {% for person in approved %}
-    <tr id="user-{{ person.username }}">
-      <td>{{ person.username }}</td>
-      <td class="organisation">{{ person.organisation_label }}</td>
-      <td>
-        {% if person.is_admin %}
-        beheerder (niet hier te wijzigen)
-        {% else %}
-        <form method="post" action="{{ base_url }}authorize/{{ person.username | urlencode }}"
-              class="d-flex flex-wrap gap-2 align-items-center">
-          <input type="hidden" name="_xsrf" value="{{ xsrf }}"/>
-          {{ organisation_select(person, "Nieuwe organisatie voor") }}
-          <button type="submit" name="action" value="approve" class="btn btn-outline-secondary btn-sm">
-            Organisatie opslaan</button>
-          <button type="submit" name="action" value="revoke" class="btn btn-outline-danger btn-sm">Intrekken</button>
-        </form>
-        {% endif %}
-      </td>
-    </tr>
-    {% endfor %}
-    </tbody>
-  </table>
-  <p class="text-muted">Intrekken stopt de server van die persoon, meldt die overal af en neemt de schrijfrechten
-     af. Daarna staat de aanvraag weer bij de wachtende: opnieuw goedkeuren of weigeren kan dan.</p>
-</div>
-{% endblock %}
-"""
-
-BY_BUTTON_TEMPLATE = """{% extends "page.html" %}
-{% block main %}
-<div class="container" style="max-width: 40rem">
-  <h1 class="h3 my-3">Goedkeuren gaat met de knop</h1>
-  <div class="alert alert-warning" role="alert"><p class="mb-0">Er is niets veranderd.</p></div>
-  <p>Een aanvraag goedkeuren of weigeren kan niet met een link: dan kan iemand anders je zo'n link sturen en
-     zelf toegang krijgen. Open de goedkeuringspagina, kijk de organisatie na en klik daar op
-     <strong>Goedkeuren</strong> of <strong>Weigeren</strong>.</p>
-  <p><a class="btn btn-primary" href="{{ base_url }}authorize">Naar de goedkeuringspagina</a></p>
-</div>
-{% endblock %}
-"""
-
-TEMPLATES = {"proeftuin-signup.html": SIGNUP_TEMPLATE, "proeftuin-authorize.html": AUTHORIZE_TEMPLATE,
-             "proeftuin-by-button.html": BY_BUTTON_TEMPLATE}
-
-
-def _register_template(handler) -> None:
-    env = handler.settings["jinja2_env"]
-    if not getattr(env, "_proeftuin_templates", False):
-        env.loader = ChoiceLoader([DictLoader(TEMPLATES), env.loader])
-        env._proeftuin_templates = True
 
 
 class ProeftuinSignUpHandler(SignUpHandler):
     """Sign-up with an organisation; an unknown organisation or bad name gets a Dutch message (400)."""
 
     async def _page(self, **values) -> None:
-        _register_template(self)
         auth = self.authenticator
         html = await self.render_template(
             "proeftuin-signup.html", organisations=sorted(auth.organisations.items(), key=lambda kv: kv[1]),
@@ -250,12 +108,18 @@ class ProeftuinLoginHandler(NativeLoginHandler):
 
     def _render(self, login_error=None, username=None, **kwargs):
         return self.render_template(
-            "native-login.html", sync=kwargs.get("sync", False),
-            next=url_escape(self.get_argument("next", default="")), username=username, login_error=login_error,
-            custom_html=self.authenticator.custom_html, login_url=self.settings["login_url"],
+            "login.html", sync=kwargs.get("sync", False), username=username, login_error=login_error,
             enable_signup=self.authenticator.enable_signup, two_factor_auth=self.authenticator.allow_2fa,
+            insecure=not self._over_https(),
             authenticator_login_url=url_concat(self.authenticator.login_url(self.hub.base_url),
                                                {"next": self.get_argument("next", "")}))
+
+    def _over_https(self) -> bool:
+        """Did the browser use HTTPS? The first X-Forwarded-Proto is the outermost proxy's (the organisation's
+        reverse proxy; configurable-http-proxy appends its own `http`, which tornado's xheaders would take).
+        A visitor who forges it only hides the warning from themselves."""
+        forwarded = self.request.headers.get("X-Forwarded-Proto", "")
+        return (forwarded.split(",")[0].strip().lower() or self.request.protocol) == "https"
 
     async def post(self):
         data = {arg: self.get_argument(arg, strip=False) for arg in self.request.arguments}
@@ -282,16 +146,24 @@ ADMINS_ONLY = ("Alleen een beheerder kan aanvragen goedkeuren, weigeren of intre
                "Log in met een beheerdersaccount.")
 
 
-class _ApprovalBase(BaseHandler):
-    """Dutch error pages for the approval handlers (JupyterHub's own 403s are English)."""
+class DutchRefusals(BaseHandler):
+    """A Dutch page for JupyterHub's own 403s (a POST without a valid `_xsrf` token, a missing scope), which
+    are English and come before the handler runs. Subclasses say what the refusal means for their form."""
+
+    xsrf_refused = XSRF_REFUSED
+    forbidden = ADMINS_ONLY
 
     def write_error(self, status_code, **kwargs):
         exc = (kwargs.get("exc_info") or (None, None, None))[1]
         if isinstance(exc, web.HTTPError) and status_code == 403 and not getattr(exc, "jupyterhub_message", None):
             xsrf = "xsrf" in (exc.log_message or "").lower()
             exc.reason = "Niet uitgevoerd" if xsrf else "Geen toegang"
-            exc.jupyterhub_message = XSRF_REFUSED if xsrf else ADMINS_ONLY
+            exc.jupyterhub_message = self.xsrf_refused if xsrf else self.forbidden
         super().write_error(status_code, **kwargs)
+
+
+class _ApprovalBase(DutchRefusals):
+    """The approval handlers: their page, and what the page says about a person."""
 
     def _person(self, info: UserInfo) -> dict:
         auth = self.authenticator
@@ -306,7 +178,6 @@ class _ApprovalBase(BaseHandler):
                 "is_admin": info.username in auth.admin_users}
 
     async def _page(self, status: int = 200, alert: str = "", message: str = "") -> None:
-        _register_template(self)
         auth = self.authenticator
         if status >= 400:
             self.log.warning("%s %s door %s niet uitgevoerd: %s", self.request.method, self.request.path,
@@ -365,7 +236,6 @@ class ByButtonOnly(_ApprovalBase):
     """A GET on an action URL (a link in an e-mail, an old NativeAuthenticator link): changes nothing."""
 
     async def get(self, name):
-        _register_template(self)
         self.set_status(405)
         self.set_header("Allow", "POST")
         self.finish(await self.render_template("proeftuin-by-button.html"))
@@ -527,8 +397,10 @@ class ProeftuinNativeAuthenticator(NativeAuthenticator):
         replaced = {r"/login": ProeftuinLoginHandler, r"/signup": ProeftuinSignUpHandler,
                     r"/authorize": AuthorizationPageHandler, r"/authorize/([^/]*)": AuthorizeHandler,
                     r"/discard/([^/]*)": DiscardHandler}
+        from proeftuin.hub_portal import PORTAL_HANDLERS
+
         return [(route, replaced.get(route, handler)) for route, handler in super().get_handlers(app)
-                if not route.startswith(r"/confirm/")]
+                if not route.startswith(r"/confirm/")] + PORTAL_HANDLERS
 
 
 class ProeftuinOIDCAuthenticator(GenericOAuthenticator):
@@ -538,6 +410,12 @@ class ProeftuinOIDCAuthenticator(GenericOAuthenticator):
     organisation_claims = Dict(
         Unicode(), help="Group claim value (e.g. an Entra ID group object id) -> organisation slug.").tag(config=True)
     admin_claims = Set(Unicode(), help="Group claim values that make the user a hub admin.").tag(config=True)
+
+    def get_handlers(self, app):
+        """OAuthenticator's login and callback, and the portal."""
+        from proeftuin.hub_portal import PORTAL_HANDLERS
+
+        return super().get_handlers(app) + PORTAL_HANDLERS
 
     async def get_user_groups(self, auth_state: dict) -> set[str]:
         raw = set(await super().get_user_groups(auth_state))

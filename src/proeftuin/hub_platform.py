@@ -34,6 +34,15 @@ from proeftuin.hub import (
     unix_http_status,
 )
 from proeftuin.hub_forkserver import clean_environment, command_for, socket_path_fits
+from proeftuin.hub_process import (
+    UpRecord,
+    child_preexec,
+    describe,
+    leftovers,
+    marked_processes,
+    stop_processes,
+    tree,
+)
 from proeftuin.hub_spawner import SYSTEM_PREFIX
 from proeftuin.services import wait_for_url
 
@@ -163,7 +172,8 @@ def ensure_champions(hub: HubContext, say: Say, params: tuple[str, ...] = ()) ->
     server = subprocess.Popen(  # noqa: S603 (fixed argv)
         mlflow_backend_command(hub, None, port), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True, user=account, group=account, extra_groups=[] if account else None,
-        cwd=hub.settings.project_root, env={**os.environ, **hub.environment(), "HOME": str(home)})
+        cwd=hub.settings.project_root, env={**os.environ, **hub.environment(), "HOME": str(home)},
+        preexec_fn=child_preexec)  # stops on SIGINT even from a background `up`; dies with `up`
     uri = f"http://127.0.0.1:{port}{SERVICE_PREFIX}/mlflow"
     try:
         wait_for_url(f"{uri}/health", server, 180, "MLflow")
@@ -244,7 +254,7 @@ def start_fork_server(hub: HubContext, log) -> subprocess.Popen | None:
     path.unlink(missing_ok=True)
     return subprocess.Popen([*command_for(str(hub.server_bin / "python")), str(path)],  # noqa: S603
                             cwd="/", env=clean_environment(), stdin=subprocess.DEVNULL, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=child_preexec)
 
 
 def wait_for_fork_server(hub: HubContext, process: subprocess.Popen | None, timeout: float) -> bool:
@@ -256,9 +266,86 @@ def wait_for_fork_server(hub: HubContext, process: subprocess.Popen | None, time
     return False
 
 
+def up_record(hub: HubContext) -> UpRecord:
+    return UpRecord(hub.hub_dir / "up.json")
+
+
+def stop_leftovers(hub: HubContext, say: Say) -> list[int]:
+    """Processes of a previous `up` of this state folder that are still running (it was killed, or a child
+    missed its stop): said in Dutch, stopped (SIGTERM, then SIGKILL), before anything is started. A running
+    `up` of the same state folder is refused instead: that platform is in use. Returns the stopped pids."""
+    running, left = leftovers(up_record(hub), hub.settings.state_dir)
+    if running is not None:
+        raise ProeftuinError(f"Proeftuin draait al met deze statusmap ({hub.settings.state_dir}, proces "
+                             f"{running.pid}).",
+                             f"Stop die eerst (Ctrl-C in zijn venster, of kill -INT {running.pid}), of start met "
+                             "een andere statusmap (PROEFTUIN_HOME).")
+    if not left:
+        return []
+    names = ", ".join(f"{_short(p.cmdline)} ({p.pid})" for p in left[:8]) + (" …" if len(left) > 8 else "")
+    say(click.style(f"Er draaien nog processen van een vorige start: {names}. Die worden nu gestopt.",
+                    fg="yellow"))
+    remaining = stop_processes(left)
+    if remaining:
+        raise ProeftuinError("Deze processen van een vorige start konden niet gestopt worden: "
+                             f"{', '.join(str(p.pid) for p in remaining)}.",
+                             "Stop ze met `kill -9 <pid>` (als root) en start `proeftuin up` opnieuw.")
+    up_record(hub).remove()
+    return [p.pid for p in left]
+
+
+def _short(command: str) -> str:
+    """A readable name for a command line: the platform program it runs."""
+    words = command.split()
+    for marker in ("proeftuin.hub_proxy", "proeftuin.hub_services", "proeftuin.hub_forkserver", "-m"):
+        if marker in words and words.index(marker) + 1 < len(words):
+            at = words.index(marker)
+            return " ".join(words[at:at + 2]) if marker != "-m" else " ".join(words[at + 1:at + 3])
+    return Path(words[0]).name if words else "?"
+
+
+class Recorder:
+    """Keeps <state>/hub/up.json current: `up` itself, the hub, the fork server and all their descendants
+    (the proxy, the services and their backends, notebook servers), rewritten when that set changes."""
+
+    def __init__(self, hub: HubContext) -> None:
+        self.record = up_record(hub)
+        self.me = describe(os.getpid(), "up")
+        self.roots: dict[int, str] = {}
+        self.known: list = []
+        self.last = 0.0
+
+    def add(self, process: subprocess.Popen | None, what: str) -> None:
+        if process is not None:
+            self.roots[process.pid] = what
+            self.refresh(force=True)
+
+    def refresh(self, force: bool = False) -> None:
+        if self.me is None or (not force and time.monotonic() - self.last < 10):
+            return
+        self.last = time.monotonic()
+        procs = tree(self.roots)
+        if force or {(p.pid, p.start) for p in procs} != {(p.pid, p.start) for p in self.known}:
+            self.known = procs
+            self.record.write(self.me, procs)
+
+    def sweep(self, hub: HubContext) -> None:
+        """After the hub stopped: whatever of ours is still running (a proxy or a sign-on layer that missed
+        the stop) gets SIGTERM, then SIGKILL; then the record goes."""
+        found = [*self.known, *tree(self.roots), *marked_processes(hub.settings.state_dir)]
+        seen = {(p.pid, p.start): p for p in found}
+        stop_processes(list(seen.values()), grace=10)
+        self.record.remove()
+
+
 def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> int:
     """Start everything and wait for Ctrl-C; returns the hub's exit code."""
+    # A background `up` (`proeftuin up &` in a script) starts with SIGINT ignored: restore it first, so Ctrl-C
+    # or `kill -INT` stops it at every step; `kill` (SIGTERM) stops it as cleanly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     ensure_proxy_installed(hub, say)
+    stop_leftovers(hub, say)
     ensure_ports_free(hub)
     ensure_hub_state(hub)
     check_state(hub)
@@ -284,26 +371,31 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
     limits = ensure_limits(hub, say)  # before the hub and the fork server start: they use what it prepared
     env = {**os.environ, "PROEFTUIN_CONFIG": str(hub.config_file), ENV_HUB_PORT: str(hub.port),
            "PROEFTUIN_HOME": str(hub.settings.state_dir)}
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops as cleanly as Ctrl-C
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     log_path = hub.hub_dir / "jupyterhub.log"
     log = log_path.open("a")
+    recorder = Recorder(hub)
     forks = start_fork_server(hub, log)
+    recorder.add(forks, "snelstarter")
+    # Its own session (a Ctrl-C in the terminal reaches only `up`, which stops the hub in order); default
+    # signal actions and SIGTERM when `up` dies, also by SIGKILL.
     process = subprocess.Popen(  # noqa: S603 (fixed argv)
         [str(hub.bin_dir / "jupyterhub"), "-f", str(HUB_CONFIG_FILE)], cwd=hub.hub_dir, env=env,
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=child_preexec)
+    recorder.add(process, "hub")
     try:
         wait_for_url(f"{hub.internal_url}/hub/health", process, 120, "De hub")
+        recorder.refresh(force=True)  # the proxy and the services now run
         try:
             wait_for_socket(hub, process, 180)
         except ProeftuinError as exc:
             say(click.style(f"Let op: {exc.message} De hub draait wel; zie {log_path}.",
                             fg="yellow"))
+        recorder.refresh(force=True)
         if not wait_for_fork_server(hub, forks, 120):
             say(click.style("Let op: de snelstarter voor notebooks draait niet; notebookservers starten trager. "
                             f"Zie {log_path}.", fg="yellow"))
         say(click.style(f"Proeftuin draait op {hub.public_url}/", fg="green", bold=True))
-        say(f"  notebooks  {hub.public_url}/hub/home")
+        say(f"  portaal    {hub.public_url}/hub/portaal")
         for name, title in (("mlflow", "MLflow"), ("gallery", "galerij"), ("docs", "kennissite")):
             say(f"  {title:<10} {hub.public_url}{SERVICE_PREFIX}/{name}/")
         admin = hub.settings.hub.admin_user
@@ -321,6 +413,7 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
                 return process.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 pass
+            recorder.refresh()  # a restarted service, a new notebook server
             if forks is not None and forks.poll() is not None:  # a dead fork server is started again
                 now = time.monotonic()
                 restarts = [t for t in restarts if now - t < 300] + [now]
@@ -331,6 +424,7 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
                 else:
                     log.write(f"[proeftuin up] de snelstarter stopte (code {forks.returncode}); opnieuw gestart\n")
                     forks = start_fork_server(hub, log)
+                    recorder.add(forks, "snelstarter")
                 log.flush()
     except KeyboardInterrupt:
         say("\nProeftuin wordt gestopt (notebooks, diensten, proxy)…")
@@ -339,5 +433,6 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
         _stop(process, 90)
         if forks is not None:
             _stop(forks, 10)
+        recorder.sweep(hub)  # nothing of ours outlives `up`, also what missed the hub's stop
         hub_limits.release_platform(limits)  # whatever a server left behind; then the platform's cgroup
         log.close()

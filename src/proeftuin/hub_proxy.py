@@ -7,7 +7,8 @@ Then:
 - mlflow: reads pass; writes are checked by `hub_permissions.Policy`, then forwarded to the private
   MLflow server;
 - gallery: forwarded to the private gallery app;
-- docs: the built docs site, served from the state folder (built at start, rebuilt hourly).
+- docs: the built docs site, served from the state folder (built once MLflow answers, rebuilt within a
+  minute of a finished run, a new champion, a changed pilot or idea: `site_watch`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import json
 import logging
 import os
+import posixpath
 import socket
 import sys
 import threading
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated, UserNotAllowed
 from jupyterhub.utils import url_path_join
@@ -41,6 +44,7 @@ from proeftuin.hub_permissions import (
     Policy,
     reads_body,
 )
+from proeftuin.hub_process import die_with_parent
 
 log = logging.getLogger("proeftuin.hub_proxy")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
@@ -55,7 +59,6 @@ MAX_CHECKED_BODY = 32 * 1024**2  # an MLflow API write, read whole for the permi
 _ABORT = object()  # the client went away before its request body was complete
 USER_CACHE_SECONDS = 30  # a user's organisations, for reads only: every write asks the hub afresh
 TOKEN_CACHE_SECONDS = 3  # the hub's answer to "whose token is this": a revoked token stops working this soon
-DOCS_REBUILD_SECONDS = 3600
 
 
 @dataclass
@@ -68,6 +71,41 @@ class Layer:
     policy: Policy | None = None
     static_dir: Path | None = None
     status: str = ""  # docs: why the site is not there (yet)
+    page_head: bytes = b""  # mlflow: added to the <head> of the UI's page (MLFLOW_UI_DEFAULTS)
+
+
+#: MLflow 3.17's UI keeps these choices in the browser's localStorage only (`<key>_v1`, JSON values); no server
+#: setting reaches them. Set before the UI's own script runs (it is `defer`red): the telemetry notice is
+#: dismissed and the UI's telemetry switch off (the server sends nothing anyway, see MLFLOW_LOCAL_ANSWERS);
+#: the "model training" view (`machine_learning`) instead of GenAI is the default, a user may switch and keeps
+#: their choice; the AI assistant, which the UI offers on any page opened at localhost/127.0.0.1 and opens by
+#: itself on the first visit, is hidden (its API is refused below). See docs/developer/hub.md ("MLflow UI").
+MLFLOW_UI_DEFAULTS = (
+    b'<script>(function(){try{var s=window.localStorage;'
+    b'function set(k,v){s.setItem(k+"_v1",JSON.stringify(v));}'
+    b'if(s.getItem("mlflow.workflowType_v1")===null){set("mlflow.workflowType","machine_learning");}'
+    b'set("mlflow.telemetry.info.alert.dismissed",true);set("mlflow.settings.telemetry.enabled",false);'
+    b'set("mlflow.assistant.fab.autoOpenedOnFirstLoad",true);set("mlflow.assistant.panelOpen",false);'
+    b'}catch(e){}})();</script>'
+    b'<style>[data-assistant-ui]{display:none!important}</style>')
+#: Answered by the layer itself, never by MLflow: the UI's telemetry config says "off" whatever the server's
+#: environment, and what the UI would report is dropped.
+MLFLOW_LOCAL_ANSWERS = {
+    ("GET", "/ajax-api/3.0/mlflow/ui-telemetry"): {"disable_ui_telemetry": True, "disable_ui_events": [],
+                                                   "ui_rollout_percentage": 0},
+    ("POST", "/ajax-api/3.0/mlflow/ui-telemetry"): {"status": "disabled"},
+}
+#: MLflow's AI assistant (3.17: Claude Code, Codex, Ollama or a gateway, with a Bash tool on the server): off.
+MLFLOW_BLOCKED_PREFIXES = ("/ajax-api/3.0/mlflow/assistant", "/api/3.0/mlflow/assistant")
+
+
+def mlflow_blocked(path: str) -> bool:
+    """Is this path (below /services/mlflow) one of MLflow's assistant endpoints, however it is spelled?
+    MLflow's router matches the decoded path, so encoded letters and dot segments count."""
+    decoded = unquote(path)
+    forms = {path, decoded, posixpath.normpath(decoded), posixpath.normpath("/" + decoded.lstrip("/"))}
+    return any(form.rstrip("/") == prefix or form.startswith(prefix + "/")
+               for form in forms for prefix in MLFLOW_BLOCKED_PREFIXES)
 
 
 class Directory:
@@ -199,6 +237,13 @@ class ProxyHandler(SignOnMixin, web.RequestHandler):
             return
         layer, method = self.layer, self.request.method
         path = self._path = self.request.path[len(layer.prefix):] or "/"
+        if layer.name == "mlflow":  # MLflow's telemetry and assistant endpoints never reach MLflow
+            answer = MLFLOW_LOCAL_ANSWERS.get((method, path))
+            if answer is not None:
+                return self._once_body_is_in(lambda: self._send_json(200, answer))
+            if mlflow_blocked(path):
+                return self._deny(404, "De AI-assistent van MLflow staat uit in de Proeftuin: hij zou gegevens "
+                                       "naar een taalmodel buiten het platform sturen.")
         if layer.policy is not None:
             self._who = await self.application.settings["directory"].identity(
                 self.user_model, fresh=method not in READ_METHODS)
@@ -289,6 +334,11 @@ class ProxyHandler(SignOnMixin, web.RequestHandler):
     def _deny(self, status: int, message: str) -> None:
         self._once_body_is_in(lambda: self._send_refusal(status, message))
 
+    def _send_json(self, status: int, payload: dict) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(payload))
+
     def _send_refusal(self, status: int, message: str) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
@@ -331,8 +381,39 @@ class ProxyHandler(SignOnMixin, web.RequestHandler):
                 _drain(self._stream)
                 self._stream = None
 
+    async def _relay_page(self) -> None:
+        """MLflow's UI page, read whole (a few kB) with `layer.page_head` added to its <head>."""
+        headers = self._upstream_headers(None)
+        for name in ("Accept-Encoding", "If-None-Match", "If-Modified-Since"):
+            headers.pop(name, None)
+        url = self.layer.upstream + self.layer.prefix + "/" + (f"?{self.request.query}" if self.request.query else "")
+        try:
+            response = await httpclient.AsyncHTTPClient().fetch(
+                url, headers=headers, follow_redirects=False, raise_error=False, request_timeout=60, connect_timeout=10)
+        except OSError as exc:
+            log.warning("upstream %s failed: %s", url, exc)
+            response = None
+        if self._client_gone:
+            return
+        if response is None or response.code == 599:
+            return self._deny(503, f"De dienst '{self.layer.name}' start (opnieuw) op; probeer het over enkele "
+                                   "seconden nog eens.")
+        body = response.body or b""
+        if response.code == 200 and "text/html" in response.headers.get("Content-Type", "") and b"</head>" in body:
+            body = body.replace(b"</head>", self.layer.page_head + b"</head>", 1)
+        self.set_status(response.code, response.reason)
+        for name in ("Content-Type", "Server", "Date"):
+            self.clear_header(name)
+        for name, value in response.headers.get_all():
+            if name.lower() not in HOP_BY_HOP and name.lower() not in ("content-encoding", "etag", "last-modified"):
+                self.add_header(name, value)
+        self.set_header("Cache-Control", "no-cache")
+        self.write(body)
+
     async def _relay(self, body: bytes | None) -> None:
         layer, target = self.layer, self._target
+        if layer.page_head and self.request.method == "GET" and self._path == "/":
+            return await self._relay_page()
         below, query = (target.path, target.query) if target else (self._path, self.request.query)
         path = below if layer.strip_prefix else layer.prefix + below
         url = layer.upstream + path + (f"?{query}" if query else "")
@@ -514,31 +595,29 @@ def _mlflow_fetch(base: str):
     return fetch
 
 
-def _build_docs(hub: HubContext, layer: Layer) -> None:
-    """Build the site in the background; links point at the services behind the hub."""
+def docs_watcher(hub: HubContext, layer: Layer) -> Any:
+    """The docs builder: links point at the services behind the hub; MLflow is read through its sign-on layer
+    with the service's own token (`prepare_service_process`), like the build itself does."""
+    from proeftuin import tracking
     from proeftuin.settings import PublicUrls
-    from proeftuin.site import build_site
+    from proeftuin.site_watch import Watcher
 
     urls = hub.settings.urls
     settings = hub.settings.model_copy(update={"urls": PublicUrls(
         mlflow=urls.mlflow or f"{hub.public_url}{SERVICE_PREFIX}/mlflow",
         gallery=urls.gallery or f"{hub.public_url}{SERVICE_PREFIX}/gallery",
         docs=urls.docs or f"{hub.public_url}{SERVICE_PREFIX}/docs")})
-    first = True
-    while True:
-        for attempt in range(5):
-            try:
-                build_site(settings, hub.site_dir)
-                layer.status = ""
-                log.info("docs site built in %s", hub.site_dir)
-                break
-            except Exception as exc:  # a broken page must not take the service down; retry, then report
-                log.warning("docs build failed (attempt %d): %s", attempt + 1, exc)
-                if first:
-                    layer.status = f"De kennissite kon niet gebouwd worden: {exc}. Een nieuwe poging volgt."
-                time.sleep(10)
-        first = False
-        time.sleep(DOCS_REBUILD_SECONDS)
+
+    def set_status(message: str) -> None:
+        layer.status = message
+
+    return Watcher(settings, hub.site_dir, tracking.tracking_uri(settings), os.environ.get("MLFLOW_TRACKING_TOKEN"),
+                   set_status)
+
+
+def _build_docs(hub: HubContext, layer: Layer) -> None:
+    """Build the site in the background once MLflow answers, then whenever what it shows changed."""
+    docs_watcher(hub, layer).run()
 
 
 def make_app(name: str, hub: HubContext) -> web.Application:
@@ -549,16 +628,22 @@ def make_app(name: str, hub: HubContext) -> web.Application:
     if name == "mlflow":
         layer.upstream = BACKEND
         layer.policy = Policy(_mlflow_fetch(BACKEND), _pilots_loader(hub))
+        layer.page_head = MLFLOW_UI_DEFAULTS
         routes.append((f"{prefix}(/.*)?", ProxyHandler, {"layer": layer}))
     elif name == "gallery":
         layer.upstream, layer.strip_prefix, layer.preserve_host = BACKEND, True, True
         routes.append((f"{prefix}(/.*)?", ProxyHandler, {"layer": layer}))
     elif name == "docs":
-        layer.static_dir = hub.site_dir
-        layer.status = "De kennissite wordt gebouwd; vernieuw deze pagina over een halve minuut."
+        from proeftuin.site_watch import served_dir
+
         hub.site_dir.mkdir(parents=True, exist_ok=True)
+        layer.static_dir = served_dir(hub.site_dir)  # a link to the last good build, swapped atomically
+        if not layer.static_dir.is_dir():  # after a restart the last good site is online at once
+            layer.status = ("De kennissite wordt gebouwd zodra MLflow klaar is; vernieuw deze pagina over een "
+                            "halve minuut.")
         routes.append((f"{prefix}/?(.*)", DocsHandler,
-                       {"layer": layer, "path": str(hub.site_dir), "default_filename": "index.html"}))
+                       {"layer": layer, "path": str(layer.static_dir), "default_filename": "index.html",
+                        "allowed_symlink_directory": str(hub.site_dir)}))
         threading.Thread(target=_build_docs, args=(hub, layer), daemon=True, name="docs-build").start()
     else:
         raise SystemExit(f"onbekende dienst '{name}': kies mlflow, gallery of docs")
@@ -569,6 +654,7 @@ def make_app(name: str, hub: HubContext) -> web.Application:
 
 def main(argv: list[str] | None = None) -> None:
     prepare_service_process()
+    die_with_parent()  # the hub started us: when it goes (even by SIGKILL), so do we
     logging.basicConfig(level=logging.INFO, format="[%(levelname).1s %(asctime)s %(name)s] %(message)s")
     name = (argv or sys.argv[1:] or [""])[0]
     hub = HubContext.for_service()

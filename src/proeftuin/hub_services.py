@@ -17,9 +17,15 @@ import sys
 from pathlib import Path
 
 from proeftuin.hub import ENV_SERVICE_HOME, SERVICE_PREFIX, HubContext, prepare_service_process
+from proeftuin.hub_process import child_preexec, die_with_parent
 from proeftuin.settings import Settings
 
 log = logging.getLogger("proeftuin.hub_services")
+#: MLflow's server without calls home: no usage data from the server or its UI (the UI asks the server,
+#: `/ajax-api/3.0/mlflow/ui-telemetry`, which then says "disabled"; the sign-on layer answers that itself
+#: too), no background job runner (online scoring, trace archival: unused here, seven worker processes).
+QUIET_MLFLOW = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
+                "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
 def mlflow_backend_command(hub: HubContext, socket: Path | None, port: int | None = None,
@@ -117,8 +123,10 @@ def run_mlflow(hub: HubContext) -> int:
     import signal
     import subprocess
 
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    process = subprocess.Popen(mlflow_backend_command(hub, hub.mlflow_socket), env=env, start_new_session=True)  # noqa: S603
+    env = {**os.environ, **QUIET_MLFLOW}
+    # its own group (stopped as a whole below); default signal actions, and SIGTERM when this launcher dies
+    process = subprocess.Popen(mlflow_backend_command(hub, hub.mlflow_socket), env=env,  # noqa: S603
+                               start_new_session=True, preexec_fn=child_preexec)
     try:
         code = process.wait()
         log.error("MLflow stopped with code %s; the hub will start it again", code)
@@ -140,6 +148,7 @@ def run_mlflow(hub: HubContext) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     prepare_service_process()
+    die_with_parent()  # the hub started us: when it goes (even by SIGKILL), so do we
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
     what = (argv or sys.argv[1:] or [""])[0]
     hub = HubContext.for_service()

@@ -35,6 +35,12 @@ SYSTEM_PREFIX = "pt-"
 #: Server extensions a Proeftuin notebook server does not use (no language servers are installed; no
 #: classic-notebook extensions); each costs start-up time. A user may enable them in ~/.jupyter.
 DISABLED_EXTENSIONS = ("jupyter_lsp", "notebook_shim")
+#: JupyterLab without calls to the internet: no news feed, no "newer version" check against PyPI (the
+#: handlers answer empty), and the extension manager read-only (no PyPI listing; users cannot install
+#: into the platform anyway). The matching settings defaults (fetchNews "false", checkForUpdates false) and
+#: Dutch as the default language are in hub_config/jupyter/labconfig/default_setting_overrides.json.
+LAB_ARGS = ("--LabApp.extension_manager=readonly", "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate")
 _ACCOUNTS = threading.Lock()  # useradd locks /etc/passwd: one at a time
 
 
@@ -72,6 +78,9 @@ class ProeftuinSpawner(LocalProcessSpawner):
                                   "server extensions, its share/jupyter holds lab extensions and kernels. User "
                                   "servers on the runtime virtualenv would not see them otherwise.").tag(config=True)
     server_logs_dir = Unicode(help="Folder of the per-server logs (in the hub's private folder).").tag(config=True)
+    lab_config_dir = Unicode(help="A Jupyter config folder read before the platform's (JUPYTER_CONFIG_PATH): its "
+                                  "labconfig/default_setting_overrides.json sets JupyterLab's defaults for every user "
+                                  "(Dutch, no news); a user's own settings still win.").tag(config=True)
     fork_server = Unicode(help="Unix socket of the fork server (proeftuin.hub_forkserver); empty: always "
                                "start servers the usual way.").tag(config=True)
 
@@ -186,7 +195,7 @@ class ProeftuinSpawner(LocalProcessSpawner):
 
     def get_args(self):
         args = [*super().get_args(), *(f"--ServerApp.jpserver_extensions={name}=False" for name in DISABLED_EXTENSIONS),
-                "--LabApp.extension_manager=readonly"]  # users cannot install extensions into the platform
+                *LAB_ARGS]
         if not self.isolate and os.geteuid() == 0:
             args.append("--allow-root")  # hub.isolation: none as root; `up` warns that nothing is isolated
         return args
@@ -203,8 +212,13 @@ class ProeftuinSpawner(LocalProcessSpawner):
         env["MLFLOW_TRACKING_URI"] = self.tracking_uri
         env["MLFLOW_TRACKING_TOKEN"] = env.get("JUPYTERHUB_API_TOKEN", "")
         env["MLFLOW_DISABLE_TELEMETRY"] = "true"  # notebooks send no usage data to MLflow's makers
+        env["DO_NOT_TRACK"] = "true"  # nor to others that honour it
+        config_path = [self.lab_config_dir] if self.lab_config_dir else []
         if self.jupyter_prefix:
-            env["JUPYTER_CONFIG_PATH"] = str(Path(self.jupyter_prefix) / "etc" / "jupyter")
+            config_path.append(str(Path(self.jupyter_prefix) / "etc" / "jupyter"))
+        if config_path:
+            env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(config_path)
+        if self.jupyter_prefix:
             env["JUPYTER_PATH"] = str(Path(self.jupyter_prefix) / "share" / "jupyter")
         env["PROEFTUIN_ORG"] = self.organisation
         env["PROEFTUIN_USER"] = self.user.name

@@ -41,12 +41,14 @@ def mlflow_server_command(settings: Settings, host: str, port: int, workers: int
 
 
 def stop_on_sigterm() -> None:
-    """Let SIGTERM (systemd, `kill`, test teardown) run the same clean shutdown as Ctrl-C."""
+    """Let SIGTERM (systemd, `kill`, test teardown) run the same clean shutdown as Ctrl-C, and let Ctrl-C work
+    even when the shell started us with SIGINT ignored (a background job of a script: `proeftuin mlflow &`)."""
 
     def handler(signum, frame):  # noqa: ARG001
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -83,8 +85,13 @@ def run_mlflow_server(settings: Settings, host: str, port: int) -> int:
     # worker processes (about 30 s of CPU at every start); as for the hub's MLflow. A user may still turn it on.
     env = {**os.environ}
     env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-    process = subprocess.Popen(mlflow_server_command(settings, host, port), env=env)  # noqa: S603 (fixed argv)
+    env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # no usage data from the server or its UI
     stop_on_sigterm()
+    from proeftuin.hub_process import child_preexec
+
+    # default signal actions (it stops on our SIGINT even when we inherited it ignored); dies with us
+    process = subprocess.Popen(mlflow_server_command(settings, host, port), env=env,  # noqa: S603 (fixed argv)
+                               preexec_fn=child_preexec)
     try:
         wait_until_healthy(url, process)
         click.secho(f"MLflow draait op {url}", fg="green")

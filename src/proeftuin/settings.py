@@ -116,6 +116,28 @@ class HubLimits(_Strict):
             raise PydanticCustomError("geheugen" if info.field_name == "memory" else "cpu", str(exc)) from None
 
 
+class HubTLS(_Strict):
+    """HTTPS on the hub's public port: a certificate (with its chain) and its private key, PEM files that the
+    hub (root) reads at start. Relative paths are relative to proeftuin.yaml."""
+
+    certificate: Path = Field(description="PEM certificate, with the intermediate certificates after it.")
+    key: Path = Field(description="PEM private key of the certificate (keep it mode 0600).")
+
+    @field_validator("certificate", "key", mode="after")
+    @classmethod
+    def _exists(cls, value: Path, info: ValidationInfo) -> Path:
+        root = (info.context or {}).get("root")
+        path = value.expanduser()
+        if not path.is_absolute() and root is not None:
+            path = (Path(root) / path).resolve()
+        if not path.is_file():
+            what = "het certificaat" if info.field_name == "certificate" else "de sleutel"
+            raise PydanticCustomError(
+                "bestand", "{path} bestaat niet of is geen bestand; geef het pad van {what} (PEM), of laat hub.tls weg "
+                "om zonder HTTPS te werken", {"path": str(path), "what": what})
+        return path
+
+
 class HubSettings(_Strict):
     """JupyterHub: one login for notebooks, MLflow, the gallery and the docs (`proeftuin up`)."""
 
@@ -132,6 +154,7 @@ class HubSettings(_Strict):
     ports: HubPorts = HubPorts()
     oidc: OidcSettings = OidcSettings()
     limits: HubLimits = HubLimits()
+    tls: HubTLS | None = Field(None, description="HTTPS on the public port; empty: plain HTTP (or a reverse proxy).")
 
 
 class Settings(_Strict):
@@ -231,7 +254,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
     raw["state_dir"] = _resolve(root, os.environ.get(ENV_HOME) or raw.get("state_dir", ".proeftuin"))
     raw["pilots_dir"] = _resolve(root, os.environ.get(ENV_PILOTS_DIR) or raw.get("pilots_dir", "pilots"))
     try:
-        return Settings.model_validate(raw)
+        return Settings.model_validate(raw, context={"root": root})
     except ValidationError as exc:
         problems = "\n".join(
             f"  - {'.'.join(str(p) for p in err['loc']) or '(bestand)'}: {err['msg']}"
