@@ -69,6 +69,8 @@ def stored_state(hub: Platform) -> dict[str, str]:
             continue
         if path.name == "jupyterhub.sqlite":  # the hub records activity (last seen) all the time
             continue
+        if path == state / "hub" / "up.json":  # `up`'s record of its processes: a new kernel is a new process
+            continue
         found[str(path.relative_to(state))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
 
