@@ -336,3 +336,9 @@ def test_hub_pages_are_dutch_templates_that_extend_jupyterhubs_own(tmp_path):
                                                  parsed_scopes=set())
     assert '<html lang="nl">' in page and "Proeftuin heeft JavaScript nodig." in page
     assert '{% extends "templates/login.html" %}' in (Path(folder) / "login.html").read_text()
+    # the token page: JupyterHub's markup (its script finds the form by these ids), Dutch words
+    token = env.get_template("token.html").render(static_url=lambda *a, **k: "/s", base_url="/hub/", services=[],
+                                                  parsed_scopes=set(), api_tokens=[], oauth_clients=[],
+                                                  token_expires_in_options_html="")
+    assert 'id="request-token-form"' in token and 'id="token-note"' in token and "Nieuwe sleutel aanmaken" in token
+    assert "Request new API token" not in token and '<html lang="nl">' in token
