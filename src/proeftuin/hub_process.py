@@ -65,14 +65,20 @@ def child_preexec() -> None:
     die_with_parent(signal.SIGTERM)
 
 
-def start_time(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot; None when it does not exist."""
+def _stat(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat from field 3 (state) on; None when the process does not exist."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # the command name (field 2) is in parentheses and may hold spaces or ')': split after the last one
-    return int(stat[stat.rindex(")") + 2:].split()[19])
+    return stat[stat.rindex(")") + 2:].split()
+
+
+def start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (field 22); None when it does not exist."""
+    fields = _stat(pid)
+    return int(fields[19]) if fields else None
 
 
 def cmdline(pid: int) -> str | None:
@@ -96,11 +102,8 @@ def alive(proc: Proc) -> bool:
 
 
 def _parent(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat[stat.rindex(")") + 2:].split()[1])
+    fields = _stat(pid)
+    return int(fields[1]) if fields else None
 
 
 def descendants(pids: set[int]) -> list[int]:

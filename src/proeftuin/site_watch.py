@@ -163,14 +163,14 @@ class Fingerprint:
 
 
 def fingerprint(settings: Settings, uri: str, token: str | None) -> Fingerprint:
-    slugs = set(pilots_fingerprint(settings.pilots_dir))
-    slugs |= _manifest_slugs(settings)
+    pilots = pilots_fingerprint(settings.pilots_dir)
+    slugs = set(pilots) | _manifest_slugs(settings)
     try:
         remote = mlflow_fingerprint(uri, token, slugs) if uri.startswith(("http://", "https://")) else {}
     except MlflowUnavailable as exc:
         log.info("MLflow not reachable for the site's fingerprint: %s", exc)
         remote = None
-    return Fingerprint(remote, pilots_fingerprint(settings.pilots_dir), ideas_fingerprint(settings.state_dir))
+    return Fingerprint(remote, pilots, ideas_fingerprint(settings.state_dir))
 
 
 def _manifest_slugs(settings: Settings) -> set[str]:
