@@ -13,7 +13,6 @@ offline: the packages carry their own data. See docs/developer/privacy.md.
 
 from __future__ import annotations
 
-import bisect
 import calendar
 import datetime
 import functools
@@ -124,11 +123,15 @@ _PLATE_HINT_RE = re.compile(r"\d[- ]?[A-Z]{2}|[A-Z]{2}[- ]?\d")
 _TEN_DIGITS_RE = re.compile(r"\d(?:[ ./-]?\d){9}")
 # A number written right after 'rijksregisternummer', 'RRN', 'INSZ', 'nationaal nummer' ... is one,
 # even with a digit too many or too few or a wrong check: a mistyped number still points at a person.
+# (Written as one letter of the four the cues start with, then the rest of the cue: a pattern that opens
+# with a character class lets `re` skip to a possible start, where an alternation with `\b` tried every
+# position. `(?<!\w.)` after the first letter is the `\b` before it.)
 _RRN_CUE_RE = re.compile(
-    r"(?:rijksregister(?:nummer|nr)?|\brrn|\binsz(?:-nummer|nummer)?|\bbis-?nummer|\bnationaal nummer"
-    r"|\bnational(?:e)? (?:nr|number)|\bregistre national|\bnum[ée]ro national|\bniss"
-    r"|identificatienummer(?: van het rijksregister)?|\bn\.?n\.?(?=[ :]))\.?",
-    re.I,
+    r"(?i:[rinb])(?i:(?<=r)ijksregister(?:nummer|nr)?"
+    r"|(?<!\w.)(?:(?<=r)rn|(?<=i)nsz(?:-nummer|nummer)?|(?<=b)is-?nummer|(?<=n)ationaal nummer"
+    r"|(?<=n)ational(?:e)? (?:nr|number)|(?<=r)egistre national|(?<=n)um[ée]ro national|(?<=n)iss)"
+    r"|(?<=i)dentificatienummer(?: van het rijksregister)?"
+    r"|(?<!\w.)(?<=n)\.?n\.?(?=[ :]))\.?"
 )
 _RRN_TYPO_RE = re.compile(
     r"[ ]*(?:\(?[A-Za-z]{0,4}\)?)?[ ]*[:=]?[ ]*(?:is[ ]+|nr\.?[ ]*)?(?P<num>\d(?:[ ./-]?\d){9,11})(?![\d])"
@@ -467,7 +470,7 @@ _STREET_BEFORE_POSTCODE_RE = re.compile(r"(?<![\w'’-])([A-Z][\w'’-]+)[ ]*,[ 
 _HOUSE_NUMBER_END_RE = re.compile(r"[^\W\d_]{3,}[ ]+\d{1,4}[a-zA-Z]?(?:[ ]*/[ ]*\w{1,3})?[ ,]*$")
 _NOT_TOWN = {"euro", "eur", "uur", "stuks", "km", "m", "m²", "m2", "januari", "februari", "maart",
              "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"}
-_WORD_RE = re.compile(r"[A-Z]\.(?=[ ]?[A-Z])|[^\W\d_](?:[\w'’]|-(?=\w))*")
+_WORD_RE = re.compile(r"[A-Z]\.(?=[ ]?[A-Z])|[^\W\d_][\w'’]*(?:-(?=\w)[\w'’]*)*")
 
 
 # Streets without a suffix ('Kouter 5', 'Meir 23', 'Zand 14') count only in address context: after
@@ -856,9 +859,11 @@ def _is_cap(token: str) -> bool:
 
 
 @functools.lru_cache(maxsize=200_000)
-def _chain_word(token: str) -> bool:
-    """Can this word be part of a chain of name words: capitalised, or a particle ('van', 'v/d')?"""
-    return _is_cap(token) or token.lower() in NAME_PARTICLES or token[:2].lower() in ("v/", "v.")
+def _chain_kind(token: str) -> int:
+    """Can this word be part of a chain of name words: 2 capitalised, 1 a particle ('van', 'v/d'), 0 not."""
+    if _is_cap(token):
+        return 2
+    return 1 if token.lower() in NAME_PARTICLES or token[:2].lower() in ("v/", "v.") else 0
 
 
 # Name tokens: initials ('A.', 'A.B.' as 'A.' 'B.', 'J.-P.', 'Th.'), 'v/d' and 'v.d.' (van der/den),
@@ -870,7 +875,7 @@ _NAME_TOKEN_RE = re.compile(
     r"(?:(?<=[A-Z])|(?<=T)h|(?<=C)hr?|(?<=P)h|(?<=J)(?:oh|ac|os)|(?<=W)m|(?<=F)r|(?<=H)ub|(?<=A)nt|(?<=S)t)\."
     r"(?:-(?=[A-Z]\.))?(?=[ ]?[-A-Z(]|[ ]?(?:[a-z']{1,4}[ ]+){1,3}[A-Z])"
     r"|(?<=[vV])(?<!\w[vV])(?:/|\.[ ]?)[dD]\.?(?=[ ][A-Z])"
-    r"|(?:[\w'’]|-(?=\w))*)"
+    r"|[\w'’]*(?:-(?=\w)[\w'’]*)*)"
 )
 _MATCH_START, _MATCH_END, _MATCH_TEXT = re.Match.start, re.Match.end, re.Match.group
 _MATCH_TEXT_OF_TOKEN = operator.itemgetter(2)
@@ -1099,17 +1104,20 @@ class _NameFinder:
         found: list[tuple[str, int, int]] = []
         subjects = [m.span() for m in _SUBJECT_LINE_RE.finditer(text)] if ":" in text else []
         n = len(tokens)
-        chainable = list(map(_chain_word, map(_MATCH_TEXT_OF_TOKEN, tokens)))
+        kinds = list(map(_chain_kind, map(_MATCH_TEXT_OF_TOKEN, tokens)))
         after = 0  # the first word not yet part of a chain
-        for i in itertools.compress(range(n), chainable):  # only capitalised words and particles
+        for i in itertools.compress(range(n), kinds):  # only capitalised words and particles
             if i < after:
                 continue
             s, e, tok = tokens[i]
             # chain of capitalised words and particles separated by single spaces or hyphens; after
             # an initial or an abbreviated title also by its dot ('Mw. Prof. Dr. A.B. de Vries')
             j = i
-            while j + 1 < n and chainable[j + 1] and _joined(text, tokens[j], tokens[j + 1]):
+            while j + 1 < n and kinds[j + 1] and _joined(text, tokens[j], tokens[j + 1]):
                 j += 1
+            if 2 not in kinds[i : j + 1]:
+                after = j + 1  # particles only ('in de', 'van het'): no name without a capital
+                continue
             prev = tokens[i - 1][2].lower() if i else ""
             if (prev in VENUE_WORDS and text[tokens[i - 1][1] : s] == " ") or (
                     subjects and any(a <= s < b for a, b in subjects)):
@@ -1233,15 +1241,24 @@ class _NameFinder:
         # 'de heer', 'mijn naam is': look one word further back
         if not cue and i > 1 and prev in _TWO_WORD_CUES and gap in ("", ","):
             cue = 3 if (tokens[i - 2][2].lower(), prev) in _TWO_WORD_CUES[prev] else 0
-        blocked = self._blocked_mask(tuple(t for _, _, t in chain))
+        for first, last in self._names_in_chain(tuple(t for _, _, t in chain), cue, at_sentence_start):
+            found.append(("naam", chain[first][0], chain[last][1]))
+
+    @functools.lru_cache(maxsize=100_000)  # noqa: B019 - one finder per scrubber, lives as long
+    def _names_in_chain(self, chain: tuple[str, ...], cue: int, at_sentence_start: bool) -> tuple[tuple[int, int], ...]:
+        """The names in a chain of words, as (first, last) word positions. It depends on the words, the
+        cue before them and whether they open a sentence only, so a chain seen before ('In de', 'Met
+        vriendelijke') costs one lookup."""
+        found = []
+        blocked = self._blocked_mask(chain)
         # an organisation ('Raad van State', 'Commissie Tegemoetkoming Geneesmiddelen') takes the
         # whole chain with it, unless a title cue opens a person inside it
         k = 0
         while k < len(chain):
-            s, e, tok = chain[k]
+            tok = chain[k]
             low = tok.lower().rstrip(".")
             if (low in NAME_PARTICLES and not _is_cap(tok) and k + 1 < len(chain)
-                    and _cue_strength(chain[k + 1][2])):
+                    and _cue_strength(chain[k + 1])):
                 k += 1  # 'van Prof. Dr. X': the preposition before a title
                 continue
             strength = _cue_strength(tok) if (_is_cap(tok) or low in TITLE_WORDS) and k + 1 < len(chain) else 0
@@ -1251,35 +1268,35 @@ class _NameFinder:
                 continue
             first_of_sentence = k == 0 and at_sentence_start
             if blocked[k] == 2 and cue < 2:
-                return  # organisation chain
+                return tuple(found)  # organisation chain: no more names in it
             is_blocked = bool(blocked[k])
             if first_of_sentence and not is_blocked and low not in NAME_PARTICLES and not _INITIAL_RE.fullmatch(
                     tok) and self.is_ordinary(tok) and not (
-                low in self.lex.first_names and any(_is_cap(t) for _, _, t in chain[k + 1 : k + 4])
+                low in self.lex.first_names and any(_is_cap(t) for t in chain[k + 1 : k + 4])
             ):
                 is_blocked = True
             if is_blocked:
                 k += 1
                 cue = cue if cue >= 2 and k < len(chain) else 0  # 'minister van Justitie Geens'
                 continue
-            run = [chain[k]]
             m = k + 1
             while m < len(chain) and not blocked[m]:
-                run.append(chain[m])
                 m += 1
-            while run and run[-1][2].lower() in NAME_PARTICLES and not _is_cap(run[-1][2]):
-                run.pop()
-            while run and not _is_cap(run[0][2]) and run[0][2].lower() in NAME_PARTICLES:
-                run.pop(0)
-            words = tuple(t for _, _, t in run)
-            if run and self._accept(words, cue, first_of_sentence):
-                found.append(("naam", run[0][0], run[-1][1]))
+            first, last = k, m - 1  # the run of free words
+            while last >= first and chain[last].lower() in NAME_PARTICLES and not _is_cap(chain[last]):
+                last -= 1
+            while first <= last and not _is_cap(chain[first]) and chain[first].lower() in NAME_PARTICLES:
+                first += 1
+            words = chain[first : last + 1]
+            if words and self._accept(words, cue, first_of_sentence):
+                found.append((first, last))
             else:
                 cut = next((x for x, t in enumerate(words) if x and t in NAME_PARTICLES), 0)
                 if cut and self._accept(words[:cut], cue, first_of_sentence):  # 'Rita van het Sociaal Huis'
-                    found.append(("naam", run[0][0], run[cut - 1][1]))
+                    found.append((first, first + cut - 1))
             k = m
-            cue = cue if not run else 0  # 'minister van Justitie X': 'van' alone keeps the cue
+            cue = cue if not words else 0  # 'minister van Justitie X': 'van' alone keeps the cue
+        return tuple(found)
 
     @functools.lru_cache(maxsize=50_000)  # noqa: B019 - one finder per scrubber, lives as long
     def _blocked_mask(self, chain: tuple[str, ...]) -> tuple[int, ...]:
@@ -1415,12 +1432,7 @@ LOWER_CASE_CUES = {
 LOWER_CASE_CUE_PAIRS = {("ik", "ben"), ("naam", "is"), ("mijn", "naam"), ("zij", "is"), ("hij", "is"),
                         ("mijn", "man"), ("mijn", "vrouw"), ("je", "suis")}
 _LOWER_CASE_PAIR_SECONDS = frozenset(second for _, second in LOWER_CASE_CUE_PAIRS)
-# Where such a cue may stand: the word, then a space (', ', '. ', ': ') and a letter. One scan of the
-# text instead of a look at every word; `_field_names` checks each candidate against the tokens.
-_LOWER_CASE_CUE_RE = re.compile(
-    r"(?<![^\W\d_])(?i:" + "|".join(sorted(LOWER_CASE_CUES | _LOWER_CASE_PAIR_SECONDS, key=len, reverse=True))
-    + r")(?:[ ]|, |\. |: )(?=[^\W\d_])"
-)
+_LOWER_CASE_CUE_WORDS = frozenset(LOWER_CASE_CUES | _LOWER_CASE_PAIR_SECONDS)
 _CAPS_PAIR_RE = re.compile(r"[A-ZÀ-Ý][A-ZÀ-Ý]{2,}[ ,.]+[A-ZÀ-Ý]{3,}")
 _UPPER_RE = re.compile(r"[A-ZÀ-Ý]")
 _LETTER_RE = re.compile(r"[^\W\d_]")
@@ -1479,17 +1491,16 @@ def _field_names(finder: _NameFinder, text: str, tokens: list) -> list[tuple[str
             span = finder.name_words(text, m.start("value"), m.end("value"), strict=rx is _CLOSING_RE)
             if span:
                 found.append(("naam", *span))
-    for m in _LOWER_CASE_CUE_RE.finditer(text):  # candidates; the tokens decide
-        k = bisect.bisect_left(tokens, (m.end(),))  # the word after the cue
-        if not 0 < k < len(tokens) or tokens[k][0] != m.end() or tokens[k - 1][0] != m.start():
-            continue
-        prev = tokens[k - 1][2].lower()
-        if prev not in LOWER_CASE_CUES and prev not in _LOWER_CASE_PAIR_SECONDS:
-            continue
+    # the cues among the words (a set lookup per word: a case-insensitive regex of the cue words
+    # tried at every character cost more than the whole name finder's chain walk)
+    lowered = [t.lower() for _, _, t in tokens]
+    for cue_at in itertools.compress(range(len(tokens) - 1), map(_LOWER_CASE_CUE_WORDS.__contains__, lowered)):
+        k = cue_at + 1  # the word after the cue
+        prev = lowered[cue_at]
         s, e, tok = tokens[k]
         if not tok[:1].islower() or tok in NAME_PARTICLES:
             continue
-        cue = prev in LOWER_CASE_CUES or (k > 1 and (tokens[k - 2][2].lower(), prev) in LOWER_CASE_CUE_PAIRS)
+        cue = prev in LOWER_CASE_CUES or (k > 1 and (lowered[k - 2], prev) in LOWER_CASE_CUE_PAIRS)
         if not cue or text[tokens[k - 1][1] : s] not in (" ", ", ", ". ", ": "):
             continue
         strong = prev in STRONG_CUES or prev in TITLE_WORDS  # 'mevr. dewulf': after a title any rare word
