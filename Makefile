@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test install lint bench clean help
+.PHONY: up test install lint bench clean help native-tools
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -29,7 +29,19 @@ node_modules/.installed: package.json
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else echo "Chromium ontbreekt: installeer het met 'sudo apt-get install chromium' en probeer opnieuw."; exit 1; fi
 
-install: $(STAMP) node_modules/.installed  ## create .venv and install everything
+# The scrubber compiled with mypyc (src/proeftuin/native.py), rebuilt when privacy.py changes. Without
+# a C compiler it says so and the scrubber runs as pure Python: same findings, slower.
+NATIVE := src/proeftuin/_privacy_native.sha256
+$(NATIVE): $(STAMP) src/proeftuin/privacy.py src/proeftuin/native.py | native-tools
+	$(BIN)/python -m proeftuin.native build --if-possible
+
+# gcc and the Python headers for that build: installed as root (as Chromium is), else only named.
+native-tools:
+	@if ! command -v gcc >/dev/null || [ ! -f "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc python3-dev; \
+	  else echo "Geen C-compiler of Python-headers: 'sudo apt-get install gcc python3-dev' maakt de scrubber sneller."; fi; fi
+
+install: $(STAMP) $(NATIVE) node_modules/.installed  ## create .venv and install everything
 
 up: install  ## install and start the platform on its embedded defaults
 	$(BIN)/proeftuin up
@@ -44,4 +56,4 @@ lint: install  ## ruff on the code
 	$(BIN)/pip install --quiet ruff && $(BIN)/ruff check src tests bench pilots
 
 clean:  ## remove the virtualenv (the state folder .proeftuin/ is kept)
-	rm -rf $(VENV)
+	rm -rf $(VENV) src/proeftuin/_privacy_native*

@@ -4,7 +4,8 @@ Run: python bench/privacy_scrub.py [--deduce] [--misses]
 
 Prints, per set and per type, recall as "no trace left" and as "mention fully covered" (one
 placeholder), the share of findings that hit a mention, the share of ordinary words kept, and the
-messages per second on one core for typical 300-character messages. Sets (bench/data/privacy/):
+messages per second on one core for typical 300-character messages (the compiled scrubber beside the
+same code as plain Python, when `make install` could compile it). Sets (bench/data/privacy/):
 - dev.jsonl: written by one author; rules may be tuned on it;
 - test.jsonl: written independently by another author, never looked at while tuning: the figure to report.
 `--misses` lists what the scrubber misses on the *dev* set (never on the test set).
@@ -24,7 +25,8 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 from privacy_annotated import DATA, KINDS, load, score  # noqa: E402
 from privacy_corpus import generate  # noqa: E402
 
-from proeftuin.privacy import Scrubber  # noqa: E402
+from proeftuin import privacy  # noqa: E402
+from proeftuin.privacy import PurePythonScrubber, Scrubber  # noqa: E402
 
 NAIVE = {
     "rijksregisternummer": re.compile(r"\b\d{2}[.]?\d{2}[.]?\d{2}[-]?\d{3}[.]?\d{2}\b"),
@@ -115,7 +117,12 @@ def main() -> None:
             print(f"{miss['tag']:12} {miss['mention']!r:40} in {miss['context']!r}")
     texts = typical_messages(3000)
     mean = sum(map(len, texts)) / len(texts)
-    print(f"\n== throughput, one core, {len(texts)} messages of {mean:.0f} characters ==")
+    build = "compiled with mypyc" if privacy.COMPILED else (
+        "pure Python: no compiled build (python -m proeftuin.native build)")
+    print(f"\n== throughput, one core, {len(texts)} messages of {mean:.0f} characters; scrubber {build} ==")
+    if privacy.COMPILED:  # the same source as plain Python, side by side
+        systems = {"proeftuin": systems["proeftuin"], "proeftuin, pure Python": PurePythonScrubber().find,
+                   **{k: v for k, v in systems.items() if k != "proeftuin"}}
     speed = {name: throughput(f, texts) for name, f in systems.items()}
     for name, v in speed.items():
         print(f"{name:22}{v:>10.0f} msgs/s   ratio vs naive regex {v / speed['naive regex']:.2f}x")

@@ -553,3 +553,48 @@ def test_dense_100k_texts_are_scrubbed_whole(text):
     """A hostile cell full of names: every mention goes (names grow over a few words, never back through the text)."""
     out = scrub_text(text)
     assert "PEETERS" not in out and "Peeters" not in out and out.count("[NAAM]") >= min(text.count("EETERS"), 3000)
+
+
+# ---------------------------------------------------------------- the compiled scrubber (native.py)
+
+
+def test_the_compiled_scrubber_runs_and_finds_exactly_what_the_source_finds():
+    """`make install` compiles privacy.py with mypyc; the compiled classes must be the ones in use and
+    must find, on every annotated and generated text, exactly what the pure-Python source finds."""
+    from privacy_annotated import DATA, load
+
+    from proeftuin import privacy
+
+    assert privacy.COMPILED, "de gecompileerde scrubber ontbreekt: 'make install' bouwt hem (gcc nodig)"
+    assert privacy.Scrubber.__module__ == "proeftuin._privacy_native"
+    assert privacy.default_scrubber().__class__ is privacy.Scrubber
+    texts = [r["text"] for name in ("dev", "test") for r in load(DATA / f"{name}.jsonl")]
+    texts += [m.text for m in generate(400, 11, "heldout")]
+    texts += [t.upper() for t in texts[:100]] + ["", "x" * 5000, "Naam: jan peeters\nTel 0475 12 34 56"]
+    pure, compiled = privacy.PurePythonScrubber(), privacy.Scrubber()
+    different = [t for t in texts if pure.find(t) != compiled.find(t)]
+    assert not different, different[:3]
+    assert scrub_text(texts[0]) == pure.scrub(texts[0]).text
+
+
+def test_a_build_from_another_version_of_the_source_is_never_used(tmp_path, monkeypatch):
+    from proeftuin import native
+
+    assert native.compiled_scrubber() is not None
+    edited = tmp_path / "privacy.py"
+    edited.write_bytes(native.SOURCE.read_bytes() + b"\n# een regel erbij\n")
+    assert native.compiled_scrubber(source=edited) is None  # stale: the edited source runs as Python
+    assert native.compiled_scrubber(stamp=tmp_path / "missing.sha256") is None
+    monkeypatch.setenv("PROEFTUIN_PRIVACY_PURE", "1")
+    assert native.compiled_scrubber() is None
+    probe = "import proeftuin.privacy as p; print(p.COMPILED, p.Scrubber.__module__)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "proeftuin.privacy"]
+
+
+def test_native_command_has_help_and_status():
+    from proeftuin import native
+
+    assert native.main(["--help"]) == 0
+    assert native.main(["status"]) == 0
+    assert native.main(["bouw"]) == 2

@@ -48,6 +48,25 @@ PRIORITY = ["email", "iban", "rijksregisternummer", "telefoon", "nummerplaat", "
 
 # ---------------------------------------------------------------- identifiers (pattern + checksum)
 
+def _opening_class(*alternatives: str) -> str:
+    """A case-insensitive alternation of cue words, written to open with a character class of their
+    first letters. `re` can skip quickly to a possible start only when a pattern opens with a class;
+    an alternation of words (or one opening with `\\b`) is tried at every position of the text, which
+    for the cue patterns cost more than everything else they guard. Each alternative is a literal
+    first character and the rest of a pattern, optionally after `\\b`; the order is kept, so the match
+    is the same as that of `(?i:alt1|alt2|...)`. After the first letter, `(?<!\\w.)` is the `\\b` before it."""
+    firsts, parts = [], []
+    for alt in alternatives:
+        boundary = alt.startswith(r"\b")
+        alt = alt[2:] if boundary else alt
+        first, rest = alt[0], alt[1:]
+        if first.lower() not in firsts:
+            firsts.append(first.lower())
+        parts.append((r"(?<!\w.)" if boundary else "") + f"(?<={re.escape(first)})" + rest)
+    return "(?i:[" + "".join(re.escape(f) for f in firsts) + "])(?i:" + "|".join(parts) + ")"
+
+
+_NON_DIGIT_RE = re.compile(r"\D")
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}(?![\w-])")
 # (Patterns open with a plain character class and look behind after it: `re` skips ahead quickly to a
 # possible first character only when the pattern starts with one, not with a look-behind or a repeat.)
@@ -63,14 +82,16 @@ _PHONE_RE = re.compile(
 )
 # Words just before a number that say it is a phone number (or, for bare digit strings, that it is not).
 _PHONE_CUE_RE = re.compile(
-    r"(?:\btel|\bgsm|\bfax|\bmobiel|\bmobile|\bportable|\bt[ée]l[ée]?phone?|\bbel\w*|\bgebeld|\bbereikbaar|\bphone"
-    r"|\bnummer|\bnr|\bn°|☎|📞|\bcontact|\bsms|\bwhatsapp|\bappen|\bnum[ée]ro|\bbeller|\bop)\b[^\n\d]{0,12}$",
-    re.I,
+    _opening_class(r"\btel", r"\bgsm", r"\bfax", r"\bmobiel", r"\bmobile", r"\bportable", r"\bt[ée]l[ée]?phone?",
+                   r"\bbel\w*", r"\bgebeld", r"\bbereikbaar", r"\bphone", r"\bnummer", r"\bnr", r"\bn°", "☎", "📞",
+                   r"\bcontact", r"\bsms", r"\bwhatsapp", r"\bappen", r"\bnum[ée]ro", r"\bbeller", r"\bop")
+    + r"\b[^\n\d]{0,12}$"
 )
 _REFERENCE_CUE_RE = re.compile(
-    r"(?:factuur|dossier|klant|referentie|\bref|kbo|ondernemings|btw|rekening|iban|rijksregister|rol|order|bestel"
-    r"|kenmerk|aanslag|contract|polis|lid|ean|artikel|zaak|ticket|inschrijvings|registratie|vergunning|omv)\w*[^\n\d]{0,12}$",
-    re.I,
+    _opening_class("factuur", "dossier", "klant", "referentie", r"\bref", "kbo", "ondernemings", "btw", "rekening",
+                   "iban", "rijksregister", "rol", "order", "bestel", "kenmerk", "aanslag", "contract", "polis", "lid",
+                   "ean", "artikel", "zaak", "ticket", "inschrijvings", "registratie", "vergunning", "omv")
+    + r"\w*[^\n\d]{0,12}$"
 )
 _KBO_RE = re.compile(r"0\d{3}\.\d{3}\.\d{3}")
 _PLATE_RE = re.compile(
@@ -91,7 +112,7 @@ def _find_rrn(text: str) -> list[tuple[str, int, int]]:
     """Valid national and BIS numbers anywhere; after a word that says so, also mistyped ones."""
     found: list[tuple[str, int, int]] = []
     for m in _RRN_RE.finditer(text):
-        digits = re.sub(r"\D", "", m.group())
+        digits = _NON_DIGIT_RE.sub("", m.group())
         if _national_number_valid(digits):
             found.append(("rijksregisternummer", m.start(), m.end()))
     for m in _RRN_SHAPE_RE.finditer(text):
@@ -101,9 +122,9 @@ def _find_rrn(text: str) -> list[tuple[str, int, int]]:
     if not any(word in low for word in _RRN_CUE_HINTS):
         return found
     for cue in _RRN_CUE_RE.finditer(text):
-        m = _RRN_TYPO_RE.match(text, cue.end())
-        if m and 10 <= sum(c.isdigit() for c in m.group("num")) <= 12:
-            found.append(("rijksregisternummer", m.start("num"), m.end("num")))
+        typo = _RRN_TYPO_RE.match(text, cue.end())
+        if typo and 10 <= sum(c.isdigit() for c in typo.group("num")) <= 12:
+            found.append(("rijksregisternummer", typo.start("num"), typo.end("num")))
     return found
 
 
@@ -111,7 +132,7 @@ _RRN_SHAPE_RE = re.compile(r"\d(?<![\w.-]\d)\d\.\d{2}\.\d{2}[-.]\d{3}\.\d{2}(?![
 
 
 def _plausible_birth(number: str) -> bool:
-    digits = re.sub(r"\D", "", number)
+    digits = _NON_DIGIT_RE.sub("", number)
     month, day = int(digits[2:4]), int(digits[4:6])
     return (month % 20 <= 12) and day <= 31
 
@@ -123,15 +144,12 @@ _PLATE_HINT_RE = re.compile(r"\d[- ]?[A-Z]{2}|[A-Z]{2}[- ]?\d")
 _TEN_DIGITS_RE = re.compile(r"\d(?:[ ./-]?\d){9}")
 # A number written right after 'rijksregisternummer', 'RRN', 'INSZ', 'nationaal nummer' ... is one,
 # even with a digit too many or too few or a wrong check: a mistyped number still points at a person.
-# (Written as one letter of the four the cues start with, then the rest of the cue: a pattern that opens
-# with a character class lets `re` skip to a possible start, where an alternation with `\b` tried every
-# position. `(?<!\w.)` after the first letter is the `\b` before it.)
 _RRN_CUE_RE = re.compile(
-    r"(?i:[rinb])(?i:(?<=r)ijksregister(?:nummer|nr)?"
-    r"|(?<!\w.)(?:(?<=r)rn|(?<=i)nsz(?:-nummer|nummer)?|(?<=b)is-?nummer|(?<=n)ationaal nummer"
-    r"|(?<=n)ational(?:e)? (?:nr|number)|(?<=r)egistre national|(?<=n)um[ée]ro national|(?<=n)iss)"
-    r"|(?<=i)dentificatienummer(?: van het rijksregister)?"
-    r"|(?<!\w.)(?<=n)\.?n\.?(?=[ :]))\.?"
+    _opening_class("rijksregister(?:nummer|nr)?", r"\brrn", r"\binsz(?:-nummer|nummer)?", r"\bbis-?nummer",
+                   r"\bnationaal nummer", r"\bnational(?:e)? (?:nr|number)", r"\bregistre national",
+                   r"\bnum[ée]ro national", r"\bniss", "identificatienummer(?: van het rijksregister)?",
+                   r"\bn\.?n\.?(?=[ :])")
+    + r"\.?"
 )
 _RRN_TYPO_RE = re.compile(
     r"[ ]*(?:\(?[A-Za-z]{0,4}\)?)?[ ]*[:=]?[ ]*(?:is[ ]+|nr\.?[ ]*)?(?P<num>\d(?:[ ./-]?\d){9,11})(?![\d])"
@@ -239,13 +257,13 @@ def _find_phones(text: str) -> list[tuple[str, int, int]]:
         before = text[max(0, m.start() - 40) : m.start()]
         if m.group("intl"):
             body = raw[m.end("intl") - m.start() :]
-            national = re.sub(r"\D", "", body)
+            national = _NON_DIGIT_RE.sub("", body)
             if national.startswith("0"):
                 national = national[1:]
             if len(national) >= 7 and _possible("+" + m.group("cc") + national):
                 found.append(("telefoon", m.start(), m.end()))
             continue
-        digits = re.sub(r"\D", "", raw)
+        digits = _NON_DIGIT_RE.sub("", raw)
         if not digits.startswith("0") or digits[1:2] == "0":
             continue
         grouped = bool(m.group("paren")) or not raw.isdigit()
@@ -271,7 +289,9 @@ def _possible_lengths() -> dict[str, frozenset[int]]:
     lengths = {}
     for region in ("BE", "NL", "FR"):
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        desc = metadata.general_desc
+        desc = metadata.general_desc if metadata is not None else None
+        if metadata is None or desc is None:
+            continue  # (phonenumbers ships metadata for all three)
         lengths[str(metadata.country_code)] = frozenset(desc.possible_length) | frozenset(
             desc.possible_length_local_only)
     return lengths
@@ -456,7 +476,8 @@ class _StreetEnd:
 
 _STREET_END_RE = _StreetEnd()
 _HOUSE_NUMBER_RE = re.compile(
-    r"(?P<pre>[^\W\d_][\w'’.-]*)[ ]+(?:(?:nr|no|n°|nummer|huisnummer)\.?[ ]*)?(?P<num>\d{1,4}(?: ?[a-zA-Z](?![\w]))?)"
+    r"(?P<pre>[^\W\d_][\w'’.-]*)[ ]+(?:(?:nr|no|n°|nummer|huisnummer)\.?[ ]*)?"
+    r"(?P<num>(?P<digits>\d{1,4})(?: ?[a-zA-Z](?![\w]))?)"
     r"(?:[ ]*(?:-|/)[ ]*\d{1,4}(?![\d.,]))?"
     r"(?:[ ]*,?[ ]*(?:bus|b\.|bte|box|boîte|bt)[ ]*\d{1,4}[a-zA-Z]?"
     r"|[ ]*/[ ]*(?:\d{1,3}[a-zA-Z]?|[A-Za-z](?![\w])))?(?![\d])(?![.,]\d)"
@@ -476,10 +497,11 @@ _WORD_RE = re.compile(r"[A-Z]\.(?=[ ]?[A-Z])|[^\W\d_][\w'’]*(?:-(?=\w)[\w'’]
 # Streets without a suffix ('Kouter 5', 'Meir 23', 'Zand 14') count only in address context: after
 # "in de", "aan de", "wonende", "Adres:" ... or followed by a postcode.
 _ADDRESS_CUE_RE = re.compile(
-    r"(?:\b(?:in|aan|op|naar|langs) de|\bwonende(?: in de| aan de| op de)?"
-    r"|\bwoon(?:t|achtig)?(?: in de| aan de| op de)?"
-    r"|\badres(?:wijziging)?:?|\bter hoogte van(?: de)?|\bgelegen(?: aan de| in de)?|\bverhuisd naar(?: de)?)[ ]*$",
-    re.I,
+    _opening_class(r"\bin de", r"\baan de", r"\bop de", r"\bnaar de", r"\blangs de",
+                   r"\bwonende(?: in de| aan de| op de)?", r"\bwoon(?:t|achtig)?(?: in de| aan de| op de)?",
+                   r"\badres(?:wijziging)?:?", r"\bter hoogte van(?: de)?", r"\bgelegen(?: aan de| in de)?",
+                   r"\bverhuisd naar(?: de)?")
+    + "[ ]*$"
 )
 _POSTCODE_AFTER_RE = re.compile(
     r"^(?:[ ]*,[ ]*|[ ]+te[ ]+|[ ]*\n[ ]*|[ ]+|[ ]*-[ ]*)(?:(?:B|NL|F)-)?[1-9]\d{3,4}(?:[ ]?[A-Z]{2})?[ ]+[A-Za-z]"
@@ -575,7 +597,7 @@ def _find_addresses(text: str) -> list[tuple[str, int, int]]:
             continue  # 'leiestraat 45 8930 lauwe', 'ik woon in de kerkstraat 5' count
         if not _STREET_END_RE.search(word):
             low = word.lower()
-            number = int(re.match(r"\d+", m.group("num")).group())
+            number = int(m.group("digits"))
             if (
                 m.group("pre").endswith(".") or word.isupper() or low in _NOT_STREET or low in _NOT_NAME
                 or low in NAME_PARTICLES
@@ -636,17 +658,17 @@ def _find_addresses(text: str) -> list[tuple[str, int, int]]:
             at = number - len(prefix)
             if text.endswith(prefix, 0, number) and (at == 0 or not text[at - 1].isalnum()):
                 begin = at
-        m = _POSTCODE_RE.match(text, begin)
-        if m and m.group("town").lower() not in _NOT_TOWN:
+        postcode = _POSTCODE_RE.match(text, begin)
+        if postcode and postcode.group("town").lower() not in _NOT_TOWN:
             street = _STREET_BEFORE_POSTCODE_RE.search(text, max(0, begin - 50), begin)
             if street and _STREET_END_RE.search(street.group(1)) and len(street.group(1)) >= 7:
                 begin = street.start(1)  # 'Kerkstraat, 8500 Kortrijk': a street without number
-            found.append(("adres", min(begin, m.start()), m.end()))
+            found.append(("adres", min(begin, postcode.start()), postcode.end()))
             continue
-        m = _POSTCODE_ANY_CASE_RE.match(text, number)
-        if m and m.group("town").lower() in default_lexicon().places and _HOUSE_NUMBER_END_RE.search(
-                text, max(0, m.start() - 12), m.start()):
-            found.append(("adres", m.start(), m.end()))  # 'HOOGSTRAAT 201 8970 POPERINGE'
+        postcode = _POSTCODE_ANY_CASE_RE.match(text, number)
+        if postcode and postcode.group("town").lower() in default_lexicon().places and _HOUSE_NUMBER_END_RE.search(
+                text, max(0, postcode.start() - 12), postcode.start()):
+            found.append(("adres", postcode.start(), postcode.end()))  # 'HOOGSTRAAT 201 8970 POPERINGE'
     return found
 
 
@@ -920,6 +942,44 @@ _TITLES_BEFORE_RE = re.compile(
     + r")\b\.?|\b[A-Z]\.(?:-?[A-Z]\.)*)"
     r"[ ]*(?:/[ ]*)?)+$"
 )
+_CAPS_BEFORE_RE = re.compile(r"(?<![\w'’-])([A-Z][A-Z'’-]{2,})[ ]+$")
+_PARTICLE_ENDINGS = (  # the alternatives of `_PARTICLES_BEFORE_RE`
+    "van", "de", "der", "den", "ter", "ten", "'t", "’t", "vande", "vanden", "vander", "von", "le", "la", "du", "des",
+    "di", "da", "dos", "del", "el", "al", "bou", "ait", "aït", "ibn", "bin", "v/d", "v.d.", "d'", "d’",
+)
+
+
+# Cheap tests before the `$`-anchored searches of `_expand`: `re` tries such a pattern at every
+# position of the window, so first look whether the window can end the way the pattern must.
+def _may_end_in_title(window: str) -> bool:
+    """Can `_TITLES_BEFORE_RE` match: does the window end in a title word or an initial, then spaces
+    and at most one '/'?"""
+    tail = window.rstrip(" ")
+    if tail.endswith("/"):
+        tail = tail[:-1].rstrip(" ")
+    if len(tail) >= 2 and tail[-1] == "." and "A" <= tail[-2] <= "Z":
+        return True  # an initial ('A.')
+    if tail.endswith("."):
+        tail = tail[:-1]
+    k = len(tail)
+    while k and tail[k - 1].isalpha():
+        k -= 1
+    word = tail[k:]
+    return not word.isascii() or word.lower() in TITLE_WORDS  # ('de heer' ends in 'heer')
+
+
+def _may_end_in_particle(window: str) -> bool:
+    """Can `_PARTICLES_BEFORE_RE` match: does the window end in a particle and at most one space?"""
+    tail = window[:-1] if window.endswith(" ") else window
+    return not tail[-6:].isascii() or tail[-6:].lower().endswith(_PARTICLE_ENDINGS)
+
+
+def _may_end_in_caps(window: str) -> bool:
+    """Can `_CAPS_BEFORE_RE` match: a space after a capital letter, an apostrophe or a hyphen?"""
+    word = window.rstrip(" ")
+    return len(word) < len(window) and bool(word) and (word[-1] in "'’-" or "A" <= word[-1] <= "Z")
+
+
 _PARTICLES_BEFORE_RE = re.compile(
     r"(?:(?<![\w'’])(?:van|de|der|den|ter|ten|'t|’t|vande|vanden|vander|von|le|la|du|des|di|da|dos|del|el|al|bou"
     r"|ait|aït|ibn|bin|v/d|v\.d\.|d'|d’)[ ]?)+$",
@@ -963,6 +1023,7 @@ class _NameFinder:
         self.institutions = frozenset(_fold(w) for w in INSTITUTION_WORDS)
         self.multiword = {tuple(_fold(p).split()) for p in MULTIWORD_PLACES}
         self.max_multi = max(len(p) for p in self.multiword)
+        self.multiword_firsts = frozenset(p[0] for p in self.multiword)
 
     # -- word classes ------------------------------------------------------------------------------
 
@@ -1159,7 +1220,7 @@ class _NameFinder:
         """Grow each name to the whole mention: titles, initials and particles before it ('Mw. Dr.
         A.B. de Vries'), a first name before a particle ('Peter de Vries'), a hyphenated second
         surname ('Visser-de Jong') and surnames in capitals next to it ('JANSSENS Marc')."""
-        out = []
+        out: list[tuple[str, int, int]] = []
         for kind, start, end in found:
             floor = out[-1][2] if out else 0  # never into the name before
             for _ in range(6):  # a mention is a few words long: never walk back through a whole text
@@ -1168,12 +1229,12 @@ class _NameFinder:
                 base = max(floor, start - 60)
                 window = text[base:start]
                 moved = False
-                m = _TITLES_BEFORE_RE.search(window)
+                m = _TITLES_BEFORE_RE.search(window) if _may_end_in_title(window) else None
                 if m and m.start() < len(window):
                     start, moved = base + m.start(), True
                     base = max(floor, start - 60)
                     window = text[base:start]
-                m = _PARTICLES_BEFORE_RE.search(window)
+                m = _PARTICLES_BEFORE_RE.search(window) if _may_end_in_particle(window) else None
                 if m and m.start() < len(window):
                     particles = window[m.start() :].split()
                     lone_van = [p.lower() for p in particles] in _AMBIGUOUS_PARTICLES
@@ -1185,7 +1246,8 @@ class _NameFinder:
                         start, moved = base + first.start(1), True  # 'Peter de Vries', 'Jan van den Broeck'
                     elif not lone_van or _TITLES_BEFORE_RE.search(window[: m.start()]):
                         start, moved = base + m.start(), True  # 'van der Sluis', 'mevrouw van Dam'
-                caps = re.search(r"(?<![\w'’-])([A-Z][A-Z'’-]{2,})[ ]+$", text[max(floor, start - 40) : start])
+                window = text[max(floor, start - 40) : start]
+                caps = _CAPS_BEFORE_RE.search(window) if _may_end_in_caps(window) else None
                 if caps and self.namey(caps.group(1).title()) and not self.not_a_person(caps.group(1)):
                     start, moved = max(floor, start - 40) + caps.start(1), True
                 if not moved:
@@ -1249,7 +1311,7 @@ class _NameFinder:
         """The names in a chain of words, as (first, last) word positions. It depends on the words, the
         cue before them and whether they open a sentence only, so a chain seen before ('In de', 'Met
         vriendelijke') costs one lookup."""
-        found = []
+        found: list[tuple[int, int]] = []
         blocked = self._blocked_mask(chain)
         # an organisation ('Raad van State', 'Commissie Tegemoetkoming Geneesmiddelen') takes the
         # whole chain with it, unless a title cue opens a person inside it
@@ -1305,6 +1367,9 @@ class _NameFinder:
         mask = [0] * len(chain)
         k = 0
         while k < len(chain):  # multi-word places and media: 'Verenigde Staten', 'De Morgen'
+            if folded[k] not in self.multiword_firsts:
+                k += 1
+                continue
             for size in range(min(self.max_multi, len(chain) - k), 1, -1):
                 if tuple(folded[k : k + size]) in self.multiword:
                     mask[k : k + size] = [1] * size
@@ -1543,6 +1608,14 @@ class ScrubResult:
         return dict(Counter(kind for kind, _, _ in self.findings))
 
 
+_RANK = {kind: r for r, kind in enumerate(PRIORITY)}
+
+
+def _candidate_order(finding: tuple[str, int, int]) -> tuple[int, int]:
+    """Validated identifiers before guesses; of one type, the longest first."""
+    return _RANK[finding[0]], finding[1] - finding[2]
+
+
 class Scrubber:
     """Finds personal data and replaces each finding by its Dutch tag.
 
@@ -1566,8 +1639,7 @@ class Scrubber:
         candidates += _find_addresses(text)
         if self._name_finder is not None:
             candidates += self._name_finder.find(text)
-        rank = {kind: r for r, kind in enumerate(PRIORITY)}
-        candidates.sort(key=lambda f: (rank[f[0]], f[1] - f[2]))
+        candidates.sort(key=_candidate_order)
         taken: list[tuple[str, int, int]] = []
         used = bytearray(len(text))
         for kind, start, end in candidates:
@@ -1646,3 +1718,23 @@ def scrub_frame(df: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, dic
         values = [scrub_value(v) for v in df[column].tolist()]
         out[column] = pd.Series(values, index=df.index, dtype=df[column].dtype)
     return out, dict(totals)
+
+
+# The compiled build of this very file, when there is one (`python -m proeftuin.native build`, run by
+# `make install`): the same code through mypyc, about 1.3x faster. Used only when built from exactly
+# this source; otherwise, or with PROEFTUIN_PRIVACY_PURE=1, everything above runs as it is.
+PurePythonScrubber = Scrubber
+_COMPILED_NAMES = ("Lexicon", "ScrubResult", "Scrubber", "default_lexicon", "default_scrubber")
+
+
+def _use_compiled() -> bool:
+    from proeftuin.native import compiled_scrubber
+
+    compiled = compiled_scrubber()
+    if compiled is None:
+        return False
+    globals().update({name: getattr(compiled, name) for name in _COMPILED_NAMES})
+    return True
+
+
+COMPILED = __name__ == "proeftuin.privacy" and _use_compiled()  # (the compiled copy itself: no)
