@@ -33,6 +33,9 @@ from stdnum import iban as stdnum_iban
 if TYPE_CHECKING:
     import pandas as pd
 
+Finding = tuple[str, int, int]  # (type, start, end)
+Token = tuple[int, int, str]  # (start, end, word)
+
 TAGS: dict[str, str] = {
     "naam": "[NAAM]",
     "rijksregisternummer": "[RIJKSREGISTERNUMMER]",
@@ -54,7 +57,8 @@ def _opening_class(*alternatives: str) -> str:
     an alternation of words (or one opening with `\\b`) is tried at every position of the text, which
     for the cue patterns cost more than everything else they guard. Each alternative is a literal
     first character and the rest of a pattern, optionally after `\\b`; the order is kept, so the match
-    is the same as that of `(?i:alt1|alt2|...)`. After the first letter, `(?<!\\w.)` is the `\\b` before it."""
+    is the same as that of `(?i:alt1|alt2|...)`. After the first letter, `(?<!\\w.)` is the `\\b` before it.
+    (A pattern that opens with a look-behind, `(?<![\\w-])rue|...`, is as quick: most positions fail it.)"""
     firsts, parts = [], []
     for alt in alternatives:
         boundary = alt.startswith(r"\b")
@@ -74,11 +78,15 @@ _RRN_RE = re.compile(
     r"\d(?<![\w.-]\d)\d[. /-]?\d{2}[. /-]?\d{2}[. /-]?\d{3}[. /-]?\d{2}(?![\w-]|[.,/]\d)"
 )
 _IBAN_RE = re.compile(r"[A-Z](?<![\w-][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]){11,30}(?![\w-])")
+# (Written to open with the class of a number's first character, '+', '0' or '(': `re` then skips to
+# those; each alternative checks by a look-behind which one it was.)
+_PHONE_BODY = r"(?:(?:[ ]?[./-][ ]?|[ ])?\d){5,10}(?![\w/-]|[ .,/-]\d|[.,]\d)"
 _PHONE_RE = re.compile(
-    r"(?<![\w+/.,-])(?<!\d[ ./-])"
-    r"(?:(?P<intl>(?:\+|00)[ ]?(?P<cc>32|31|33|352|49|44|[1-9]\d{0,2}(?=[ .-]))[ ]?(?:\((?:0|\d{1,3})\)[ ]?|[ ./-])?)"
-    r"|(?P<paren>\(0\d{1,3}\)[ ]?)|(?=0))"
-    r"\d(?:(?:[ ]?[./-][ ]?|[ ])?\d){5,10}(?![\w/-]|[ .,/-]\d|[.,]\d)"
+    r"[+0(](?<![\w+/.,-].)(?<!\d[ ./-].)"
+    r"(?:(?:(?<=[+])|(?<=0)0)(?P<intl>[ ]?(?P<cc>32|31|33|352|49|44|[1-9]\d{0,2}(?=[ .-]))[ ]?"
+    r"(?:\((?:0|\d{1,3})\)[ ]?|[ ./-])?)\d" + _PHONE_BODY
+    + r"|(?<=[(])(?P<paren>0\d{1,3}\)[ ]?)\d" + _PHONE_BODY
+    + r"|(?<=0)" + _PHONE_BODY + ")"
 )
 # Words just before a number that say it is a phone number (or, for bare digit strings, that it is not).
 _PHONE_CUE_RE = re.compile(
@@ -863,7 +871,7 @@ def _cue_strength(word: str) -> int:
     return 0
 
 
-def _joined(text: str, left: tuple, right: tuple) -> bool:
+def _joined(text: str, left: Token, right: Token) -> bool:
     """Do two chain words (start, end, word) belong to one name: separated by a space or a hyphen, or
     after an initial or an abbreviated title by its dot ('Mw. Prof. Dr. A.B. de Vries')?"""
     gap = text[left[1] : right[0]]
@@ -903,7 +911,7 @@ _MATCH_START, _MATCH_END, _MATCH_TEXT = re.Match.start, re.Match.end, re.Match.g
 _MATCH_TEXT_OF_TOKEN = operator.itemgetter(2)
 
 
-def _tokens(text: str) -> list[tuple[int, int, str]]:
+def _tokens(text: str) -> list[Token]:
     """(start, end, word) of every name token, built without a Python loop per word."""
     matches = list(_NAME_TOKEN_RE.finditer(text))
     return list(zip(map(_MATCH_START, matches), map(_MATCH_END, matches), map(_MATCH_TEXT, matches), strict=True))
@@ -1165,11 +1173,11 @@ class _NameFinder:
         found: list[tuple[str, int, int]] = []
         subjects = [m.span() for m in _SUBJECT_LINE_RE.finditer(text)] if ":" in text else []
         n = len(tokens)
-        kinds = list(map(_chain_kind, map(_MATCH_TEXT_OF_TOKEN, tokens)))
+        kinds = [_chain_kind(word) for _, _, word in tokens]
         after = 0  # the first word not yet part of a chain
-        for i in itertools.compress(range(n), kinds):  # only capitalised words and particles
-            if i < after:
-                continue
+        for i in range(n):
+            if i < after or not kinds[i]:
+                continue  # only capitalised words and particles start a chain
             s, e, tok = tokens[i]
             # chain of capitalised words and particles separated by single spaces or hyphens; after
             # an initial or an abbreviated title also by its dot ('Mw. Prof. Dr. A.B. de Vries')
@@ -1216,7 +1224,7 @@ class _NameFinder:
                 or low.split("-")[-1] in NAME_PARTICLES  # 'Visser-de Jong'
                 or low in ("'t", "d'", "v/d") or (_is_cap(last) and (self.is_known_name(last) or self.namey(last))))
 
-    def _expand(self, text: str, found: list) -> list:
+    def _expand(self, text: str, found: list[Finding]) -> list[Finding]:
         """Grow each name to the whole mention: titles, initials and particles before it ('Mw. Dr.
         A.B. de Vries'), a first name before a particle ('Peter de Vries'), a hyphenated second
         surname ('Visser-de Jong') and surnames in capitals next to it ('JANSSENS Marc')."""
@@ -1273,7 +1281,7 @@ class _NameFinder:
         """A word of a found name that is a name wherever it stands again: a rare capitalised word."""
         return len(token) >= 4 and _is_cap(token) and self.namey(token) and not self.is_ordinary(token)
 
-    def _repeat_mentions(self, text: str, tokens: list, found: list) -> list:
+    def _repeat_mentions(self, text: str, tokens: list[Token], found: list[Finding]) -> list[Finding]:
         """'Fabrice Leggeri ... Volgens Leggeri': a surname found once is tagged at every mention."""
         known = set()
         k = 0
@@ -1291,7 +1299,7 @@ class _NameFinder:
         extra = [("naam", s, e) for s, e, tok in tokens if tok in known]
         return _resolve_overlaps(found + extra)
 
-    def _judge_chain(self, text: str, tokens: list, i: int, j: int, found: list) -> None:
+    def _judge_chain(self, text: str, tokens: list[Token], i: int, j: int, found: list[Finding]) -> None:
         chain = tokens[i : j + 1]
         prev = tokens[i - 1][2].lower() if i > 0 else ""
         before = text[tokens[i - 1][1] : chain[0][0]] if i > 0 else ""
@@ -1360,8 +1368,7 @@ class _NameFinder:
             cue = cue if not words else 0  # 'minister van Justitie X': 'van' alone keeps the cue
         return tuple(found)
 
-    @functools.lru_cache(maxsize=50_000)  # noqa: B019 - one finder per scrubber, lives as long
-    def _blocked_mask(self, chain: tuple[str, ...]) -> tuple[int, ...]:
+    def _blocked_mask(self, chain: tuple[str, ...]) -> tuple[int, ...]:  # (cached with `_names_in_chain`)
         """Per word: 0 free, 1 ends a name (place, nationality, month), 2 organisation head."""
         folded = [_fold(t) for t in chain]
         mask = [0] * len(chain)
@@ -1391,8 +1398,7 @@ class _NameFinder:
                 mask[k] = 1  # 'In', 'Het', 'Op' opening a sentence
         return tuple(mask)
 
-    @functools.lru_cache(maxsize=50_000)  # noqa: B019
-    def _accept(self, run: tuple[str, ...], cue: int, sentence_start: bool) -> bool:
+    def _accept(self, run: tuple[str, ...], cue: int, sentence_start: bool) -> bool:  # (as `_blocked_mask`)
         words = [t for t in run if not _ROMAN_RE.fullmatch(t)]  # 'Albert II'
         content = [w for w in words if w.lower() not in NAME_PARTICLES]
         if not content or len(content) > 4:
@@ -1546,7 +1552,7 @@ def _has_closing(text: str) -> bool:
     return any(line.strip().rstrip(",!.").lower().endswith(_CLOSING_WORDS) for line in text.split("\n"))
 
 
-def _field_names(finder: _NameFinder, text: str, tokens: list) -> list[tuple[str, int, int]]:
+def _field_names(finder: _NameFinder, text: str, tokens: list[Token]) -> list[Finding]:
     """Names in form fields, after closing formulas and, in lower case, after a form of address."""
     found = []
     for rx, present in ((_FIELD_RE, _has_field), (_CLOSING_RE, _has_closing)):
@@ -1584,9 +1590,9 @@ def _field_names(finder: _NameFinder, text: str, tokens: list) -> list[tuple[str
     return found
 
 
-def _resolve_overlaps(found: list) -> list:
+def _resolve_overlaps(found: list[Finding]) -> list[Finding]:
     """Sorted by start; overlapping names joined into one."""
-    out: list = []
+    out: list[Finding] = []
     for f in sorted(found, key=lambda f: (f[1], -f[2])):
         if out and f[1] < out[-1][2]:
             out[-1] = (out[-1][0], out[-1][1], max(out[-1][2], f[2]))
