@@ -19,7 +19,6 @@ import functools
 import importlib.util
 import itertools
 import math
-import operator
 import re
 import unicodedata
 from collections import Counter
@@ -908,7 +907,6 @@ _NAME_TOKEN_RE = re.compile(
     r"|[\w'’]*(?:-(?=\w)[\w'’]*)*)"
 )
 _MATCH_START, _MATCH_END, _MATCH_TEXT = re.Match.start, re.Match.end, re.Match.group
-_MATCH_TEXT_OF_TOKEN = operator.itemgetter(2)
 
 
 def _tokens(text: str) -> list[Token]:
