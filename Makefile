@@ -32,7 +32,7 @@ node_modules/.installed: package.json
 # The scrubber compiled with mypyc (src/proeftuin/native.py), rebuilt when privacy.py changes. Without
 # a C compiler it says so and the scrubber runs as pure Python: same findings, slower.
 NATIVE := src/proeftuin/_privacy_native.sha256
-$(NATIVE): $(STAMP) src/proeftuin/privacy.py src/proeftuin/native.py | native-tools
+$(NATIVE): src/proeftuin/privacy.py src/proeftuin/native.py | $(STAMP) native-tools
 	$(BIN)/python -m proeftuin.native build --if-possible
 
 # gcc and the Python headers for that build: installed as root (as Chromium is), else only named.

@@ -50,7 +50,8 @@ def compiled_scrubber(source: Path = SOURCE, stamp: Path = STAMP) -> ModuleType 
 
 
 def _missing_tools() -> str | None:
-    if shutil.which(sysconfig.get_config_var("CC").split()[0] if sysconfig.get_config_var("CC") else "cc") is None:
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
         return "geen C-compiler (installeer 'gcc', op Debian: apt-get install gcc)"
     include = Path(sysconfig.get_paths()["include"]) / "Python.h"
     if not include.exists():

@@ -949,7 +949,7 @@ _TITLES_BEFORE_RE = re.compile(
     r"[ ]*(?:/[ ]*)?)+$"
 )
 _CAPS_BEFORE_RE = re.compile(r"(?<![\w'’-])([A-Z][A-Z'’-]{2,})[ ]+$")
-_PARTICLE_ENDINGS = (  # the alternatives of `_PARTICLES_BEFORE_RE`
+_PARTICLE_ENDINGS = (  # the particles of `_PARTICLES_BEFORE_RE`, also its cheap test
     "van", "de", "der", "den", "ter", "ten", "'t", "’t", "vande", "vanden", "vander", "von", "le", "la", "du", "des",
     "di", "da", "dos", "del", "el", "al", "bou", "ait", "aït", "ibn", "bin", "v/d", "v.d.", "d'", "d’",
 )
@@ -987,8 +987,7 @@ def _may_end_in_caps(window: str) -> bool:
 
 
 _PARTICLES_BEFORE_RE = re.compile(
-    r"(?:(?<![\w'’])(?:van|de|der|den|ter|ten|'t|’t|vande|vanden|vander|von|le|la|du|des|di|da|dos|del|el|al|bou"
-    r"|ait|aït|ibn|bin|v/d|v\.d\.|d'|d’)[ ]?)+$",
+    r"(?:(?<![\w'’])(?:" + "|".join(map(re.escape, _PARTICLE_ENDINGS)) + r")[ ]?)+$",
     re.I,
 )
 
@@ -1226,7 +1225,7 @@ class _NameFinder:
         """Grow each name to the whole mention: titles, initials and particles before it ('Mw. Dr.
         A.B. de Vries'), a first name before a particle ('Peter de Vries'), a hyphenated second
         surname ('Visser-de Jong') and surnames in capitals next to it ('JANSSENS Marc')."""
-        out: list[tuple[str, int, int]] = []
+        out: list[Finding] = []
         for kind, start, end in found:
             floor = out[-1][2] if out else 0  # never into the name before
             for _ in range(6):  # a mention is a few words long: never walk back through a whole text
