@@ -15,7 +15,6 @@ recursively (subgroups included, hidden commands too).
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,7 +67,6 @@ def snapshots() -> dict[str, str]:
 
 
 def main() -> None:
-    os.environ["COLUMNS"] = str(TERMINAL_WIDTH)
     texts = snapshots()
     for old in HERE.glob(f"{PROG}*{SUFFIX}"):
         if old.name not in texts:
