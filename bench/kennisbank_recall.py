@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from _common import ROOT, help_if_asked, percentile
 
-from proeftuin.retrieval import RetrievalConfig, Retriever, retrieval_metrics  # noqa: E402
+from proeftuin.engines.retrieval import RetrievalConfig, Retriever, retrieval_metrics  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "dekamer-2017" / "dekamer_2017_nl.csv"
 WEIGHTS = (0.3, 0.5, 0.7)

@@ -129,7 +129,7 @@ class Platform:
     def fork_server_pid(self) -> int | None:
         """The fork server of *this* platform: a child of `up` with its socket on the command line (its own
         children, the notebook servers, are forks of it and show the same command line)."""
-        needle = f"proeftuin.hub_forkserver {self.state / 'hub' / 'forkserver.sock'}".encode()
+        needle = f"proeftuin.hub.forkserver {self.state / 'hub' / 'forkserver.sock'}".encode()
         for proc in Path("/proc").iterdir():
             try:
                 if proc.name.isdigit() and needle in (proc / "cmdline").read_bytes().replace(b"\0", b" ") \

@@ -42,7 +42,7 @@ from hubkit import (
     wait_until,
 )
 
-from proeftuin.hub_forkserver import KEEP_ENV, ForkServerError, clean_environment, command_for, spawn
+from proeftuin.hub.forkserver import KEEP_ENV, ForkServerError, clean_environment, command_for, spawn
 
 KORTRIJK, WAREGEM = "an-kortrijk", "ben-waregem"
 
@@ -240,7 +240,7 @@ def test_a_big_upload_streams_through_the_sign_on_layer(platform, people, logged
     hub, _ = platform
     _, kortrijk, _ = people
     run_id, experiment_id = logged_run["run_id"], logged_run["experiment_id"]
-    layer = hub.service_pid("proeftuin.hub_proxy mlflow")
+    layer = hub.service_pid("proeftuin.hub.proxy mlflow")
     assert layer is not None
     peak_before = proc_field(layer, "VmHWM")  # kB: the most memory the layer ever held
     piece, pieces = os.urandom(1024**2), 256

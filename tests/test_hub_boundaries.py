@@ -29,7 +29,7 @@ from hubkit import (
 )
 
 from proeftuin.errors import ConfigError
-from proeftuin.hub import GALLERY_ACCOUNT, SERVICE_ACCOUNT, HubContext, ensure_hub_state
+from proeftuin.hub.context import GALLERY_ACCOUNT, SERVICE_ACCOUNT, HubContext, ensure_hub_state
 from proeftuin.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,7 +141,7 @@ def test_a_notebook_reaches_no_backend_directly(platform, people):
     experiments = mlflow_api(admin, "POST", "experiments/search", json={"max_results": 1000}).json()
     assert not any(e["name"].startswith("binnendoor") for e in experiments.get("experiments", []))
     # The backends listen on no TCP port at all.
-    for pid_needle in ("-m uvicorn", "proeftuin.hub_services gallery"):
+    for pid_needle in ("-m uvicorn", "proeftuin.hub.services gallery"):
         pid = hub.service_pid(pid_needle)
         assert pid is not None, pid_needle
         assert not tcp_listeners(pid), (pid_needle, tcp_listeners(pid))
@@ -250,10 +250,10 @@ def test_services_run_unprivileged_and_reach_nothing_secret(platform, people):
     hub = platform
     _, owner, _ = people
     service, gallery = pwd.getpwnam(SERVICE_ACCOUNT).pw_uid, pwd.getpwnam(GALLERY_ACCOUNT).pw_uid
-    python = Path(f"/proc/{hub.service_pid('proeftuin.hub_proxy mlflow')}/cmdline").read_bytes().split(b"\0")[0]
-    for needle, uid in (("-m uvicorn", service), ("proeftuin.hub_proxy mlflow", service),
-                        ("proeftuin.hub_proxy gallery", service), ("proeftuin.hub_proxy docs", service),
-                        ("proeftuin.hub_services gallery", gallery)):
+    python = Path(f"/proc/{hub.service_pid('proeftuin.hub.proxy mlflow')}/cmdline").read_bytes().split(b"\0")[0]
+    for needle, uid in (("-m uvicorn", service), ("proeftuin.hub.proxy mlflow", service),
+                        ("proeftuin.hub.proxy gallery", service), ("proeftuin.hub.proxy docs", service),
+                        ("proeftuin.hub.services gallery", gallery)):
         pid = hub.service_pid(needle)
         assert pid is not None, needle
         assert proc_uids(pid) == {uid}, (needle, proc_uids(pid))

@@ -12,7 +12,7 @@ import pytest
 from traitlets.config import Config
 
 from proeftuin.errors import ConfigError
-from proeftuin.hub import (
+from proeftuin.hub.context import (
     HUB_CONFIG_FILE,
     HubContext,
     apply_config,
@@ -24,7 +24,7 @@ from proeftuin.hub import (
     update_services,
     update_spawner,
 )
-from proeftuin.hub_permissions import WRITES, Denied, Identity, Policy, find_route
+from proeftuin.hub.permissions import WRITES, Denied, Identity, Policy, find_route
 from proeftuin.settings import get_settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +43,7 @@ def test_embedded_default_is_native_auth_with_a_bootstrapped_admin(tmp_path):
     c = Config()
     hub = context(tmp_path)
     apply_config(c, hub)
-    assert c.JupyterHub.authenticator_class == "proeftuin.hub_auth.ProeftuinNativeAuthenticator"
+    assert c.JupyterHub.authenticator_class == "proeftuin.hub.auth.ProeftuinNativeAuthenticator"
     assert c.Authenticator.admin_users == {"beheerder"}
     assert c.Authenticator.manage_groups is True
     assert c.NativeAuthenticator.open_signup is False  # an admin approves every sign-up
@@ -72,7 +72,7 @@ def test_oidc_with_entra_id_tenant(tmp_path, monkeypatch):
                                       "group_organisations": {"0f1e-guid": "kortrijk"}, "admin_groups": ["adm-guid"]}})
     c = Config()
     update_auth(c, hub)
-    assert c.JupyterHub.authenticator_class == "proeftuin.hub_auth.ProeftuinOIDCAuthenticator"
+    assert c.JupyterHub.authenticator_class == "proeftuin.hub.auth.ProeftuinOIDCAuthenticator"
     g = c.GenericOAuthenticator
     assert g.authorize_url == "https://login.microsoftonline.com/tenant-1/oauth2/v2.0/authorize"
     assert g.token_url == "https://login.microsoftonline.com/tenant-1/oauth2/v2.0/token"
@@ -85,7 +85,7 @@ def test_oidc_with_entra_id_tenant(tmp_path, monkeypatch):
 
 
 def test_oidc_groups_map_to_organisations(tmp_path):
-    from proeftuin.hub_auth import ProeftuinOIDCAuthenticator
+    from proeftuin.hub.auth import ProeftuinOIDCAuthenticator
 
     auth = ProeftuinOIDCAuthenticator(organisations={"kortrijk": "Kortrijk", "waregem": "Waregem"},
                                       organisation_claims={"guid-k": "kortrijk"}, admin_claims={"guid-adm"},
@@ -99,7 +99,7 @@ def test_oidc_groups_map_to_organisations(tmp_path):
 def test_oidc_claims_named_like_organisations_or_admins_grant_nothing():
     """Issue 12: a group someone may create in the identity provider, named like an organisation slug (or like
     the hub's admin group), maps to nothing; only claim values in organisation_claims/admin_claims count."""
-    from proeftuin.hub_auth import ProeftuinOIDCAuthenticator
+    from proeftuin.hub.auth import ProeftuinOIDCAuthenticator
 
     auth = ProeftuinOIDCAuthenticator(organisations={"kortrijk": "Kortrijk", "waregem": "Waregem"},
                                       organisation_claims={"guid-k": "kortrijk", "guid-oud": "opgeheven"},
@@ -122,7 +122,7 @@ def test_spawner_environment_and_culling(tmp_path):
     hub = context(tmp_path, {"idle_timeout": 900})
     update_spawner(c, hub)
     update_services(c, hub)
-    assert c.JupyterHub.spawner_class == "proeftuin.hub_spawner.ProeftuinSpawner"
+    assert c.JupyterHub.spawner_class == "proeftuin.hub.spawner.ProeftuinSpawner"
     assert c.ProeftuinSpawner.tracking_uri == "http://127.0.0.1:8000/services/mlflow"
     assert c.ProeftuinSpawner.homes_dir == str(hub.settings.state_dir / "homes")
     assert c.ProeftuinSpawner.seed_notebook.endswith("templates/start-hier.ipynb")

@@ -1,4 +1,4 @@
-"""Limits per notebook server (proeftuin.hub_limits, proeftuin.hub_kernel).
+"""Limits per notebook server (proeftuin.hub.limits, proeftuin.hub.kernel).
 
 Fast: parsing and the Dutch validation errors, what `up` says, detection on fake cgroup trees (v1, v2,
 hybrid, container), the rlimit fallback, a kernel under the soft limit (numpy, pandas and torch still
@@ -40,9 +40,9 @@ from hubkit import (
     wait_until,
 )
 
-from proeftuin import hub_limits
+from proeftuin.hub import limits as hub_limits
 from proeftuin.errors import ConfigError
-from proeftuin.hub_limits import Cgroup, GiB, Machine, MiB, Plan
+from proeftuin.hub.limits import Cgroup, GiB, Machine, MiB, Plan
 from proeftuin.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,7 +88,7 @@ def _config(tmp_path: Path, limits: dict) -> Path:
 def test_the_hub_config_sets_jupyterhubs_own_limits_and_the_kernel_extension():
     from traitlets.config import Config
 
-    from proeftuin.hub import HubContext, update_limits
+    from proeftuin.hub.context import HubContext, update_limits
 
     settings = load_settings(ROOT / "proeftuin.yaml")
     hub = HubContext(settings, ROOT / "proeftuin.yaml", 8123, False)
@@ -100,7 +100,7 @@ def test_the_hub_config_sets_jupyterhubs_own_limits_and_the_kernel_extension():
     assert (first.Spawner.mem_limit, first.Spawner.cpu_limit) == (4 * GiB, 1.0)
     assert first.Spawner.environment == {"PROEFTUIN_CGROUP": "proeftuin-8123"}
     assert first.Spawner.args == ["--ServerApp.kernel_spec_manager_class="
-                                  "proeftuin.hub_kernel.ProeftuinKernelSpecManager"]
+                                  "proeftuin.hub.kernel.ProeftuinKernelSpecManager"]
 
 
 def test_defaults_fit_a_two_core_24_gib_machine(tmp_path):
@@ -221,7 +221,7 @@ def test_up_says_when_there_are_no_limits():
 def test_a_kernel_under_the_soft_limit_runs_numpy_pandas_torch_and_says_memoryerror_in_dutch():
     from jupyter_client import KernelManager
 
-    from proeftuin.hub_kernel import EXTENSION_ARG, ProeftuinKernelSpecManager
+    from proeftuin.hub.kernel import EXTENSION_ARG, ProeftuinKernelSpecManager
 
     manager = KernelManager(kernel_name="python3", kernel_spec_manager=ProeftuinKernelSpecManager())
     assert manager.kernel_spec.argv[-1] == EXTENSION_ARG

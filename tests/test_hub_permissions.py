@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from proeftuin.hub_permissions import (
+from proeftuin.hub.permissions import (
     METHOD_OVERRIDE_HEADERS,
     WRITES,
     Denied,

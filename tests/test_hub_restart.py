@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from hubkit import Browser, Platform, admin_and_members, mlflow_api, new_project, remove_project, start_server
 
-from proeftuin.hub_process import Proc, UpRecord, alive, describe, leftovers, stop_processes, tree
+from proeftuin.process import Proc, UpRecord, alive, describe, leftovers, stop_processes, tree
 
 MEMBER = "an-herstart"
 pytestmark = pytest.mark.timeout(900)
@@ -131,7 +131,7 @@ def test_jupyterlab_opens_in_dutch_on_start_hier_without_calls_out(platform):
 def test_mlflow_runs_without_telemetry_or_assistant(platform):
     hub, people = platform
     member = people["member"]
-    launcher = hub.service_pid("proeftuin.hub_services mlflow")
+    launcher = hub.service_pid("proeftuin.hub.services mlflow")
     assert launcher is not None
     for pid in [launcher, *(p.pid for p in tree({launcher: "mlflow"}))]:
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")

@@ -517,7 +517,7 @@ print("CLIENT", found.data.metrics["macro_f1"], found.data.tags["proeftuin.user"
 
 def test_a_hub_service_reads_but_writes_nothing(platform, people, world):
     """The gallery's own hub token (a service, not a person) is a reader at /services/mlflow."""
-    pid = platform.service_pid("proeftuin.hub_services gallery")
+    pid = platform.service_pid("proeftuin.hub.services gallery")
     assert pid is not None
     environ = dict(item.split(b"=", 1) for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
                    if b"=" in item)

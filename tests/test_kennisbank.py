@@ -11,7 +11,7 @@ from conftest import PILOTS, python_without_pickle
 
 from proeftuin.errors import DataError, ProeftuinError
 from proeftuin.pilot import import_file, load_pilot
-from proeftuin.retrieval import AI_NOTICE, RetrievalConfig, Retriever, lessons_documents, retrieval_metrics
+from proeftuin.engines.retrieval import AI_NOTICE, RetrievalConfig, Retriever, lessons_documents, retrieval_metrics
 
 PILOT = PILOTS / "kennisbank"
 FAQ = PILOT / "data" / "faq.csv"

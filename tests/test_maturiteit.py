@@ -11,7 +11,7 @@ from conftest import PILOTS, python_without_pickle
 
 from proeftuin.errors import DataError
 from proeftuin.pilot import import_file, load_pilot
-from proeftuin.survey import AREAS, GROUPS, ITEMS, MIN_GROUP, aggregate, area_scores, generate_respondents
+from proeftuin.engines.survey import AREAS, GROUPS, ITEMS, MIN_GROUP, aggregate, area_scores, generate_respondents
 
 PILOT = PILOTS / "digitale-maturiteit"
 
@@ -65,7 +65,7 @@ def test_run_promotes_a_champion_that_profiles_in_a_new_process(run_cli, fresh_s
     code = (
         "import json, mlflow, pandas as pd\n"
         "from proeftuin import tracking\nfrom proeftuin.settings import get_settings\n"
-        "from proeftuin.survey import ITEMS\n"
+        "from proeftuin.engines.survey import ITEMS\n"
         "tracking.connect(get_settings())\n"
         "m = mlflow.pyfunc.load_model('models:/digitale-maturiteit@champion')\n"
         "out = m.predict(pd.DataFrame([{i: 1 for i in ITEMS}, {i: 5 for i in ITEMS}]))\n"

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from privacy_corpus import evaluate, generate
 
-from proeftuin.cli_privacy import scrub
+from proeftuin.cli.privacy import scrub
 from proeftuin.privacy import TAGS, Scrubber, scrub_frame, scrub_text
 
 GOALS = {"rijksregisternummer": 0.99, "iban": 0.99, "telefoon": 0.99, "email": 0.99,
@@ -366,7 +366,7 @@ def test_cli_failure_while_writing_leaves_no_partial_output(tmp_path, monkeypatc
     def broken_replace(*_args):
         raise OSError("schijf vol")
 
-    monkeypatch.setattr("proeftuin.cli_privacy.os.replace", broken_replace)
+    monkeypatch.setattr("proeftuin.cli.privacy.os.replace", broken_replace)
     result = run(["--input", str(src), "--output", str(out), "--column", "bericht"])
     assert result.exit_code != 0 and "niet schrijven" in result.output and "schijf vol" in result.output
     assert out.read_text(encoding="utf-8") == "vorige uitvoer\n"  # the earlier output is not lost
@@ -564,7 +564,6 @@ def test_the_compiled_scrubber_runs_and_finds_exactly_what_the_source_finds():
     from privacy_annotated import DATA, load
 
     from proeftuin import privacy
-
     assert privacy.COMPILED, "de gecompileerde scrubber ontbreekt: 'make install' bouwt hem (gcc nodig)"
     assert privacy.Scrubber.__module__ == "proeftuin._privacy_native"
     assert privacy.default_scrubber().__class__ is privacy.Scrubber
@@ -579,7 +578,6 @@ def test_the_compiled_scrubber_runs_and_finds_exactly_what_the_source_finds():
 
 def test_a_build_from_another_version_of_the_source_is_never_used(tmp_path, monkeypatch):
     from proeftuin import native
-
     assert native.compiled_scrubber() is not None
     edited = tmp_path / "privacy.py"
     edited.write_bytes(native.SOURCE.read_bytes() + b"\n# een regel erbij\n")
@@ -594,7 +592,6 @@ def test_a_build_from_another_version_of_the_source_is_never_used(tmp_path, monk
 
 def test_native_command_has_help_and_status():
     from proeftuin import native
-
     assert native.main(["--help"]) == 0
     assert native.main(["status"]) == 0
     assert native.main(["bouw"]) == 2

@@ -370,7 +370,7 @@ def test_fingerprint_changes_with_a_run_or_an_alias_and_only_then(mlflow_server,
     from mlflow.tracking import MlflowClient
 
     from proeftuin.settings import get_settings
-    from proeftuin.site_watch import fingerprint, mlflow_ready, what_changed
+    from proeftuin.site.watch import fingerprint, mlflow_ready, what_changed
 
     url, settings = mlflow_server["url"], get_settings()
     client = MlflowClient(tracking_uri=url, registry_uri=url)
@@ -410,7 +410,7 @@ def test_watcher_builds_when_mlflow_answers_and_rebuilds_on_a_run(mlflow_server,
     from mlflow.tracking import MlflowClient
 
     from proeftuin.settings import get_settings
-    from proeftuin.site_watch import Watcher, served_dir
+    from proeftuin.site.watch import Watcher, served_dir
 
     url, settings = mlflow_server["url"], get_settings()
     statuses: list[str] = []
@@ -436,7 +436,7 @@ def test_watcher_builds_when_mlflow_answers_and_rebuilds_on_a_run(mlflow_server,
 
 def test_a_failed_build_keeps_the_last_good_site(fresh_store: Path, tmp_path: Path):
     from proeftuin.settings import get_settings
-    from proeftuin.site_watch import Watcher, build_atomically, served_dir
+    from proeftuin.site.watch import Watcher, build_atomically, served_dir
 
     settings, root = get_settings(), tmp_path / "site"
     good = build_atomically(settings, root)

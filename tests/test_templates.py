@@ -16,7 +16,7 @@ from conftest import ROOT
 from nbclient import NotebookClient
 
 from proeftuin.pilot import load_pilot
-from proeftuin.templates import merge3
+from proeftuin.scaffold import merge3
 
 TEMPLATES = sorted(p.parent.name for p in (ROOT / "templates").glob("*/copier.yml"))
 TINY = {"text-classification": ["max_rows=300"], "survey-profiles": ["max_rows=300"],

@@ -12,7 +12,7 @@ from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
-from proeftuin.textclf import (
+from proeftuin.engines.textclf import (
     ROUTE_AUTO,
     ROUTE_PERSON,
     ROUTE_SKIPPED,

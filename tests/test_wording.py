@@ -61,7 +61,7 @@ def _assigned_metric_keys(tree: ast.AST) -> set[str]:
 def logged_metrics() -> set[str]:
     """Every metric name the engines, the run and the pilots produce."""
     names: set[str] = set()
-    for path in [*SRC.glob("*.py"), *PILOTS.glob("*/pipeline.py")]:
+    for path in [*SRC.rglob("*.py"), *PILOTS.glob("*/pipeline.py")]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef) and (node.name.endswith("_metrics") or node.name == "evaluate"):
@@ -208,7 +208,6 @@ def test_comparison_with_the_baseline():
 
 def test_the_site_keeps_its_old_names():
     from proeftuin import site
-
     assert site.number is number and site.metric_label is metric_label and site.date is date
     assert site.METRIC_NAMES["macro_f1"] == "macro-F1" and site.MONTHS[0] == "januari"
 
@@ -216,8 +215,8 @@ def test_the_site_keeps_its_old_names():
 def test_one_copy_of_dutch_number_formatting_in_the_platform():
     """No module formats Dutch numbers on its own (the hub's CPU limits are not metrics and stay there)."""
     pattern = re.compile(r"""replace\(\s*["']\.["']\s*,\s*["'],["']\s*\)""")
-    offenders = [p.name for p in SRC.glob("*.py")
-                 if p.name not in ("wording.py", "hub_limits.py") and pattern.search(p.read_text(encoding="utf-8"))]
+    offenders = [p.name for p in SRC.rglob("*.py")
+                 if p.name not in ("wording.py", "limits.py") and pattern.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
 
 

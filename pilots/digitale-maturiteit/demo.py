@@ -8,7 +8,7 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from proeftuin.survey import AREAS, ITEMS_PER_AREA, MIN_GROUP
+from proeftuin.engines.survey import AREAS, ITEMS_PER_AREA, MIN_GROUP
 
 TITLE = "Digitale maturiteit"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from proeftuin.data import read_table
-from proeftuin.survey import ITEMS, SurveyProfiler, check_answers, fit_profiles, profile_metrics
-from proeftuin.survey import fit_level_bands
+from proeftuin.engines.survey import ITEMS, SurveyProfiler, check_answers, fit_profiles, profile_metrics
+from proeftuin.engines.survey import fit_level_bands
 
 HERE = Path(__file__).parent
 

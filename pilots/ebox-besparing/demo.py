@@ -9,7 +9,7 @@ import gradio as gr
 import pandas as pd
 
 from proeftuin.errors import ProeftuinError
-from proeftuin.scenario import TOTAL, adoption_forecast_figure, scenario_curve_figure
+from proeftuin.engines.scenario import TOTAL, adoption_forecast_figure, scenario_curve_figure
 
 TITLE = "eBox-besparing"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from proeftuin.errors import DataError
-from proeftuin.scenario import AdoptionCurve, ScenarioModel, forecast_metrics, read_adoption, read_units, read_volumes
+from proeftuin.engines.scenario import AdoptionCurve, ScenarioModel, forecast_metrics, read_adoption, read_units, read_volumes
 
 HERE = Path(__file__).parent
 

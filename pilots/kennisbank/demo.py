@@ -8,7 +8,7 @@ from __future__ import annotations
 import gradio as gr
 
 from proeftuin.privacy import scrub_text
-from proeftuin.retrieval import AI_NOTICE
+from proeftuin.engines.retrieval import AI_NOTICE
 
 TITLE = "Kennisbank voor het contactcenter"
 MAX_CHARS = 2000

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from proeftuin.data import read_table
-from proeftuin.retrieval import RetrievalConfig, Retriever, lessons_documents, retrieval_metrics
+from proeftuin.engines.retrieval import RetrievalConfig, Retriever, lessons_documents, retrieval_metrics
 
 HERE = Path(__file__).parent
 

@@ -23,7 +23,7 @@ from sklearn.svm import LinearSVC
 
 from proeftuin.data import drop_empty, read_table
 from proeftuin.errors import DataError
-from proeftuin.textclf import TextRouter, duplicate_weights, emphasise_title, routing_metrics
+from proeftuin.engines.textclf import TextRouter, duplicate_weights, emphasise_title, routing_metrics
 
 HERE = Path(__file__).parent
 

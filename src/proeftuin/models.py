@@ -20,13 +20,14 @@ import skops
 import skops.io
 
 from proeftuin.errors import ProeftuinError
-from proeftuin.textclf import TEXT_FIELD, TextRouter
+from proeftuin.engines.textclf import TEXT_FIELD, TextRouter
 
 MODEL_NAME = "model"
 ENTRY_DIR = Path(__file__).parent / "mlflow_models"
 # Types a skops file may contain. Anything else (a custom class, a callable from elsewhere) is refused.
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
-TRUSTED_NAMES = {"proeftuin.textclf.emphasise_title"}
+# A text model names the function by the module it lived in when it was saved (before 0.x: proeftuin.textclf).
+TRUSTED_NAMES = {"proeftuin.engines.textclf.emphasise_title", "proeftuin.textclf.emphasise_title"}
 
 
 def save_estimator(estimator: Any, path: Path) -> Path:
@@ -113,7 +114,7 @@ class ScenarioPyfunc(mlflow.pyfunc.PythonModel):
     """pyfunc face of a ScenarioModel (stored as JSON): one scenario per row, savings per type out."""
 
     def load_context(self, context: Any) -> None:
-        from proeftuin.scenario import ScenarioModel
+        from proeftuin.engines.scenario import ScenarioModel
 
         self.scenario = ScenarioModel.from_json(Path(context.artifacts["model"]).read_text(encoding="utf-8"))
 
@@ -125,7 +126,7 @@ class SurveyPyfunc(mlflow.pyfunc.PythonModel):
     """pyfunc face of a SurveyProfiler (JSON): answers in, area scores, profile and training track out."""
 
     def load_context(self, context: Any) -> None:
-        from proeftuin.survey import SurveyProfiler
+        from proeftuin.engines.survey import SurveyProfiler
 
         self.profiler = SurveyProfiler.from_json(Path(context.artifacts["model"]).read_text(encoding="utf-8"))
 
@@ -137,7 +138,7 @@ class RetrieverPyfunc(mlflow.pyfunc.PythonModel):
     """pyfunc face of a Retriever (sparse matrices + JSON): a `vraag` column in, best passages out."""
 
     def load_context(self, context: Any) -> None:
-        from proeftuin.retrieval import Retriever
+        from proeftuin.engines.retrieval import Retriever
 
         self.retriever = Retriever.load(Path(context.artifacts["index"]))
 
@@ -149,7 +150,7 @@ def _embedding_requirements(rerank_model: str) -> tuple[str, ...]:
     """torch and transformers, plus the package that ships the model when it is a packaged one."""
     if not rerank_model:
         return ()
-    from proeftuin.retrieval import PACKAGED_MODELS
+    from proeftuin.engines.retrieval import PACKAGED_MODELS
 
     module = PACKAGED_MODELS.get(rerank_model.strip().lower())
     return EMBEDDING_REQUIREMENTS + ((module.replace("_", "-"),) if module else ())

@@ -21,7 +21,7 @@ from proeftuin.models import log_text_router
 from proeftuin.pilot import Pilot
 from proeftuin.privacy import scrub_frame
 from proeftuin.settings import Settings
-from proeftuin.textclf import TextRouter
+from proeftuin.engines.textclf import TextRouter
 
 Progress = Callable[[str], None]
 LABEL = "label"
@@ -124,14 +124,14 @@ def _log_model(model: Any, workdir: Path, test: pd.DataFrame) -> str:
     if isinstance(model, TextRouter):
         return log_text_router(model, workdir, test[TEXT].head(2).tolist())
     from proeftuin.models import log_json_model
-    from proeftuin.scenario import ScenarioModel
-    from proeftuin.survey import SurveyProfiler
+    from proeftuin.engines.scenario import ScenarioModel
+    from proeftuin.engines.survey import SurveyProfiler
 
     if isinstance(model, ScenarioModel):
         return log_json_model(model, workdir, "scenario.py")
     if isinstance(model, SurveyProfiler):
         return log_json_model(model, workdir, "survey.py")
-    from proeftuin.retrieval import Retriever
+    from proeftuin.engines.retrieval import Retriever
 
     if isinstance(model, Retriever):
         from proeftuin.models import log_retriever
@@ -164,7 +164,7 @@ def _log_evaluation_artifacts(client, run_id: str, pilot: Pilot, model: Any, tes
 
 def _log_scenario_artifacts(client, run_id: str, model: Any) -> None:
     """What-if curve and adoption forecast of a scenario model, as plots and tables."""
-    from proeftuin.scenario import ScenarioModel, adoption_forecast_figure, scenario_curve_figure
+    from proeftuin.engines.scenario import ScenarioModel, adoption_forecast_figure, scenario_curve_figure
 
     if not isinstance(model, ScenarioModel):
         return
@@ -178,7 +178,7 @@ def _log_scenario_artifacts(client, run_id: str, model: Any) -> None:
 
 def _log_survey_artifacts(client, run_id: str, model: Any) -> None:
     """Profile chart and the published aggregates (groups under the minimum size withheld)."""
-    from proeftuin.survey import SurveyProfiler, profile_figure
+    from proeftuin.engines.survey import SurveyProfiler, profile_figure
 
     if not isinstance(model, SurveyProfiler):
         return

@@ -87,7 +87,7 @@ def run_mlflow_server(settings: Settings, host: str, port: int) -> int:
     env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # no usage data from the server or its UI
     stop_on_sigterm()
-    from proeftuin.hub_process import child_preexec
+    from proeftuin.process import child_preexec
 
     # default signal actions (it stops on our SIGINT even when we inherited it ignored); dies with us
     process = subprocess.Popen(mlflow_server_command(settings, host, port), env=env,  # noqa: S603 (fixed argv)

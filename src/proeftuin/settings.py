@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from proeftuin import hub_limits
+from proeftuin.hub import limits as hub_limits
 from proeftuin.errors import ConfigError
 
 CONFIG_FILENAME = "proeftuin.yaml"
@@ -100,7 +100,7 @@ class OidcSettings(_Strict):
 
 class HubLimits(_Strict):
     """Per notebook server (JupyterLab, its kernels, terminals and every process they start, together);
-    enforced with cgroups where the machine has them, see proeftuin.hub_limits. The defaults fit a
+    enforced with cgroups where the machine has them, see proeftuin.hub.limits. The defaults fit a
     2-core, 24 GiB machine: a few people computing at once, with room left for the hub and the services."""
 
     memory: int = Field(hub_limits.DEFAULT_MEMORY, description="Bytes, written as 4G or 512M (G = GiB); 0 = no limit.")

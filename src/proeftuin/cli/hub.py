@@ -21,8 +21,8 @@ def up(port: int | None, no_train: bool) -> None:
     Installeert wat ontbreekt, traint een kampioensmodel voor elke pilot zonder model, en start de hub
     op http://127.0.0.1:8000. Stoppen met Ctrl-C; opnieuw starten gaat verder waar je was.
     """
-    from proeftuin.hub import HubContext
-    from proeftuin.hub_platform import run_platform
+    from proeftuin.hub.context import HubContext
+    from proeftuin.hub.platform import run_platform
 
     hub = HubContext.from_environment()
     if port is not None:

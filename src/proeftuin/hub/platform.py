@@ -19,9 +19,9 @@ from pathlib import Path
 
 import click
 
-from proeftuin import hub_limits
+from proeftuin.hub import limits as hub_limits
 from proeftuin.errors import ProeftuinError
-from proeftuin.hub import (
+from proeftuin.hub.context import (
     ENV_HUB_PORT,
     GALLERY_ACCOUNT,
     HUB_CONFIG_FILE,
@@ -33,8 +33,8 @@ from proeftuin.hub import (
     ensure_service_state,
     unix_http_status,
 )
-from proeftuin.hub_forkserver import clean_environment, command_for, socket_path_fits
-from proeftuin.hub_process import (
+from proeftuin.hub.forkserver import clean_environment, command_for, socket_path_fits
+from proeftuin.process import (
     UpRecord,
     child_preexec,
     describe,
@@ -43,7 +43,7 @@ from proeftuin.hub_process import (
     stop_processes,
     tree,
 )
-from proeftuin.hub_spawner import SYSTEM_PREFIX
+from proeftuin.hub.spawner import SYSTEM_PREFIX
 from proeftuin.services import wait_for_url
 
 Say = Callable[[str], None]
@@ -158,7 +158,7 @@ def ensure_champions(hub: HubContext, say: Say, params: tuple[str, ...] = ()) ->
     This MLflow listens on loopback TCP (the training runs are its only clients) and only now: before the
     hub starts, when no user server runs and `stop_user_processes` has ended anything a user left behind.
     It runs as the service account, so what it stores belongs to the account that serves it later."""
-    from proeftuin.hub_services import mlflow_backend_command
+    from proeftuin.hub.services import mlflow_backend_command
 
     missing = pilots_without_champion(hub)
     if not missing:
@@ -297,7 +297,7 @@ def stop_leftovers(hub: HubContext, say: Say) -> list[int]:
 def _short(command: str) -> str:
     """A readable name for a command line: the platform program it runs."""
     words = command.split()
-    for marker in ("proeftuin.hub_proxy", "proeftuin.hub_services", "proeftuin.hub_forkserver", "-m"):
+    for marker in ("proeftuin.hub.proxy", "proeftuin.hub.services", "proeftuin.hub.forkserver", "-m"):
         if marker in words and words.index(marker) + 1 < len(words):
             at = words.index(marker)
             return " ".join(words[at:at + 2]) if marker != "-m" else " ".join(words[at + 1:at + 3])

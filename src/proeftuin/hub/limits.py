@@ -36,7 +36,7 @@ prepared it (`find_group`), else rlimits. The hub creates a user's cgroup just b
 spawner's `preexec_fn`; the fork server's child via `enter_server`), and when the server has stopped the
 hub kills whatever is left in it and removes it (`release_server`): no user process outlives its server.
 
-The kernels' side (a Dutch message instead of JupyterLab's "kernel died") is in `proeftuin.hub_kernel`.
+The kernels' side (a Dutch message instead of JupyterLab's "kernel died") is in `proeftuin.hub.kernel`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Inside notebook servers and kernels: say in Dutch, in the notebook, when a kernel runs out of memory.
 
-The server's cgroup (`proeftuin.hub_limits`) is the hard limit: a process that goes over it is killed by
+The server's cgroup (`proeftuin.hub.limits`) is the hard limit: a process that goes over it is killed by
 the kernel's OOM killer, and JupyterLab then only shows its "kernel died" dialog. So every Python kernel
 on a Proeftuin server loads this module as an IPython extension, which
 
@@ -17,8 +17,8 @@ which counts against RLIMIT_DATA though it is never touched; kernels with a soft
 allocator instead (`ARROW_DEFAULT_MEMORY_POOL=system`, unless the user chose one).
 
 How kernels load it: the spawner starts servers with `--ServerApp.kernel_spec_manager_class=
-proeftuin.hub_kernel.ProeftuinKernelSpecManager`, which adds `--IPKernelApp.extra_extensions=
-proeftuin.hub_kernel` to every ipykernel kernelspec (the platform's and a user's own). IPython does not
+proeftuin.hub.kernel.ProeftuinKernelSpecManager`, which adds `--IPKernelApp.extra_extensions=
+proeftuin.hub.kernel` to every ipykernel kernelspec (the platform's and a user's own). IPython does not
 read ipython_kernel_config.py from JUPYTER_CONFIG_PATH (only from the profile, <sys.prefix>/etc/ipython
 and /etc/ipython), so the server is where this can be set. A kernel whose Python lacks `proeftuin` logs
 a warning and runs without it; the cgroup still applies.
@@ -32,9 +32,9 @@ from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpecManager
 
-from proeftuin.hub_limits import ENV_MEMORY, format_memory, kernel_soft_limit, own_cgroup
+from proeftuin.hub.limits import ENV_MEMORY, format_memory, kernel_soft_limit, own_cgroup
 
-EXTENSION = "proeftuin.hub_kernel"
+EXTENSION = "proeftuin.hub.kernel"
 EXTENSION_ARG = f"--IPKernelApp.extra_extensions={EXTENSION}"
 KERNEL_OOM_SCORE_ADJ = 500
 RED, RESET = "\x1b[1;31m", "\x1b[0m"

@@ -33,7 +33,7 @@ from typing import Any
 
 from proeftuin.settings import Settings
 
-log = logging.getLogger("proeftuin.site_watch")
+log = logging.getLogger("proeftuin.site.watch")
 
 POLL_SECONDS = 15
 MLFLOW_WAIT_SECONDS = 300  # build without results after this long without MLflow (and rebuild once it answers)

@@ -22,7 +22,7 @@ Guarantees, in the order the child establishes them:
 The child reports "pid N" once it has read the request and "ready" when the server's event loop runs
 (its port is bound), so the hub does not have to poll the port with growing back-off.
 
-    python -s -P -m proeftuin.hub_forkserver <socket>
+    python -s -P -m proeftuin.hub.forkserver <socket>
 """
 
 from __future__ import annotations
@@ -42,9 +42,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from proeftuin import hub_limits
-
-#: Modules a single-user JupyterLab server imports while it starts (measured), imported once here.
+from proeftuin.hub import limits as hub_limits  #: Modules a single-user JupyterLab server imports while it starts (measured), imported once here.
 PRELOAD = (
     "jupyterhub.singleuser", "jupyterhub.singleuser.extension", "jupyterlab", "jupyterlab.labapp",
     "jupyter_server_terminals", "jupyter_server_terminals.app", "jupyter_server.serverapp", "jinja2.ext",
@@ -67,7 +65,7 @@ def clean_environment() -> dict[str, str]:
 
 
 def command_for(python: str) -> list[str]:
-    return [python, "-s", "-P", "-m", "proeftuin.hub_forkserver"]
+    return [python, "-s", "-P", "-m", "proeftuin.hub.forkserver"]
 
 
 def socket_path_fits(path: Path) -> bool:
@@ -109,7 +107,7 @@ def serve(path: Path, parent: int) -> None:
     signal.signal(signal.SIGCHLD, reap)
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
-    sys.stderr.write(f"[proeftuin.hub_forkserver] ready on {path} (pid {os.getpid()})\n")
+    sys.stderr.write(f"[proeftuin.hub.forkserver] ready on {path} (pid {os.getpid()})\n")
     sys.stderr.flush()
     try:
         while not stopping and os.getppid() == parent:
@@ -307,7 +305,7 @@ async def spawn(path: Path, argv: list[str], env: dict[str, str], cwd: str, user
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        raise SystemExit("gebruik: python -m proeftuin.hub_forkserver <socket>")
+        raise SystemExit("gebruik: python -m proeftuin.hub.forkserver <socket>")
     parent = os.getppid()
     kept = clean_environment()
     os.environ.clear()

@@ -25,8 +25,9 @@ from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 #: Programs of the platform (matched in a command line): the hub, its proxy, the services, the fork server.
-OUR_PROGRAMS = (b"jupyterhub", b"configurable-http-proxy", b"proeftuin.hub_proxy", b"proeftuin.hub_services",
-                b"proeftuin.hub_forkserver", b"jupyterhub_idle_culler", b"mlflow", b"uvicorn")
+OUR_PROGRAMS = (b"jupyterhub", b"configurable-http-proxy", b"proeftuin.hub.proxy", b"proeftuin.hub.services",
+                b"proeftuin.hub.forkserver", b"jupyterhub_idle_culler", b"mlflow", b"uvicorn",
+                b"proeftuin.hub_proxy", b"proeftuin.hub_services", b"proeftuin.hub_forkserver")  # names before 0.15
 
 
 @dataclass(frozen=True)

@@ -231,7 +231,7 @@ def evaluate(slug: str, data_path: Path, model_uri: str | None, params: tuple[st
 def predict(slug: str, data_path: Path, output_path: Path, model_uri: str | None, params: tuple[str, ...]) -> None:
     """Stuur elke tekst door: top 3 diensten, hun kans en of het automatisch gaat of naar een mens."""
     from proeftuin.data import read_table, write_table_atomic
-    from proeftuin.textclf import ROUTE_AUTO, ROUTE_SKIPPED, TEXT_FIELD
+    from proeftuin.engines.textclf import ROUTE_AUTO, ROUTE_SKIPPED, TEXT_FIELD
 
     settings = _settings()
     pilot, uri, model = _load_for_scoring(settings, slug, model_uri)
@@ -270,7 +270,6 @@ def compare(slug: str, family: bool, by: str | None, limit: int, as_json: bool) 
       proeftuin compare ebox-besparing --family --by organisation
     """
     from proeftuin import tracking
-
     settings = _settings()
     pilot = _pilot(settings, slug)
     relatives = _family_of(settings, pilot)
@@ -328,7 +327,7 @@ def compare(slug: str, family: bool, by: str | None, limit: int, as_json: bool) 
 def _family_of(settings: Settings, pilot) -> list[dict[str, Any]]:
     """The pilot's family (origin first): slug, owner, forked_from, depth and primary metric of each member."""
     from proeftuin.pilot import Pilot, discover_pilots
-    from proeftuin.templates import family
+    from proeftuin.scaffold import family
 
     found = {p.slug: p for p in discover_pilots(settings.pilots_dir, _org_slugs(settings), strict=False)
              if isinstance(p, Pilot)}
@@ -383,11 +382,11 @@ def feedback_export(output_path: Path) -> None:
 
 
 def _register_optional_commands() -> None:
-    from proeftuin.cli_docs import docs
-    from proeftuin.cli_hub import up
-    from proeftuin.cli_ideas import idea
-    from proeftuin.cli_privacy import scrub
-    from proeftuin.cli_templates import kennisbank, new, update
+    from proeftuin.cli.docs import docs
+    from proeftuin.cli.hub import up
+    from proeftuin.cli.ideas import idea
+    from proeftuin.cli.privacy import scrub
+    from proeftuin.cli.templates import kennisbank, new, update
 
     cli.add_command(scrub)
     cli.add_command(new)

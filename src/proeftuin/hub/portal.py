@@ -34,7 +34,7 @@ from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from proeftuin import wording
-from proeftuin.hub_auth import DutchRefusals, ProeftuinNativeAuthenticator
+from proeftuin.hub.auth import DutchRefusals, ProeftuinNativeAuthenticator
 from proeftuin.ideas import FIELD_LABELS, IdeaError, IdeaStore, ideas_path
 from proeftuin.pilot import Pilot, discover_pilots
 from proeftuin.settings import get_settings

@@ -1,4 +1,4 @@
-"""Single sign-on in front of each service: `python -m proeftuin.hub_proxy mlflow|gallery|docs`.
+"""Single sign-on in front of each service: `python -m proeftuin.hub.proxy mlflow|gallery|docs`.
 
 A small tornado app per service, started by the hub at /services/<name>/. A request must carry a
 hub login (the service's OAuth cookie, or `Authorization: token|Bearer <hub API token>` for scripts and
@@ -34,8 +34,8 @@ from tornado import httpclient, web
 from tornado.httputil import HTTPHeaders
 from tornado.netutil import DefaultLoopResolver, Resolver
 
-from proeftuin.hub import SERVICE_PREFIX, HubContext, prepare_service_process
-from proeftuin.hub_permissions import (
+from proeftuin.hub.context import SERVICE_PREFIX, HubContext, prepare_service_process
+from proeftuin.hub.permissions import (
     METHOD_OVERRIDE_HEADERS,
     READ_METHODS,
     Denied,
@@ -44,9 +44,9 @@ from proeftuin.hub_permissions import (
     Policy,
     reads_body,
 )
-from proeftuin.hub_process import die_with_parent
+from proeftuin.process import die_with_parent
 
-log = logging.getLogger("proeftuin.hub_proxy")
+log = logging.getLogger("proeftuin.hub.proxy")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "content-length", "host", "authorization"}
 #: The hub's and the services' own cookies (login, OAuth state, xsrf): never passed to a backend, which could
@@ -600,7 +600,7 @@ def docs_watcher(hub: HubContext, layer: Layer) -> Any:
     with the service's own token (`prepare_service_process`), like the build itself does."""
     from proeftuin import tracking
     from proeftuin.settings import PublicUrls
-    from proeftuin.site_watch import Watcher
+    from proeftuin.site.watch import Watcher
 
     urls = hub.settings.urls
     settings = hub.settings.model_copy(update={"urls": PublicUrls(
@@ -634,7 +634,7 @@ def make_app(name: str, hub: HubContext) -> web.Application:
         layer.upstream, layer.strip_prefix, layer.preserve_host = BACKEND, True, True
         routes.append((f"{prefix}(/.*)?", ProxyHandler, {"layer": layer}))
     elif name == "docs":
-        from proeftuin.site_watch import served_dir
+        from proeftuin.site.watch import served_dir
 
         hub.site_dir.mkdir(parents=True, exist_ok=True)
         layer.static_dir = served_dir(hub.site_dir)  # a link to the last good build, swapped atomically

@@ -46,7 +46,7 @@ def new(template: str | None, source: str | None, idea_id: int | None, org: str 
       proeftuin new --from ebox-besparing --org menen
       proeftuin new --from-idea 3 --template text-classification
     """
-    from proeftuin import templates
+    from proeftuin import scaffold as templates
     from proeftuin.settings import get_settings
 
     settings = get_settings()
@@ -104,8 +104,8 @@ def _options(options: tuple[str, ...]) -> dict:
 def _new_from_idea(settings, idea_id: int, template: str | None, source: str | None, org: str | None,
                    question: str | None, title: str | None, slug: str | None, options: tuple[str, ...],
                    as_json: bool) -> None:
-    from proeftuin import templates
-    from proeftuin.cli_ideas import open_ideas
+    from proeftuin import scaffold as templates
+    from proeftuin.cli.ideas import open_ideas
 
     if source or org or question:
         raise ProeftuinError("Met --from-idea komen de vraag en de organisatie uit het idee: laat --from, --org en "
@@ -151,7 +151,7 @@ def update(slug: str, dry_run: bool, overwrite: bool, as_json: bool) -> None:
         in een bestand ernaast (een conflict, zie de uitleg na afloop).
     LESSONS.md en de data veranderen nooit. Begin gerust met --dry-run.
     """
-    from proeftuin import templates
+    from proeftuin import scaffold as templates
     from proeftuin.settings import get_settings
 
     report = templates.update(get_settings(), slug, overwrite=overwrite, dry_run=dry_run)
@@ -242,7 +242,7 @@ def _index_folder(name: str):
 
 
 def _load_index(name: str):
-    from proeftuin.retrieval import Retriever
+    from proeftuin.engines.retrieval import Retriever
 
     folder = _index_folder(name)
     if not (folder / "meta.json").is_file():
@@ -273,7 +273,7 @@ def kennisbank_index(data_path, id_column: str, text_column: str, source_column:
                      question_column: str | None, rerank_model: str, name: str, as_json: bool) -> None:
     """Maak (of vervang) een kennisbank uit een CSV. Bij een fout blijft de bestaande kennisbank staan."""
     from proeftuin.data import read_table
-    from proeftuin.retrieval import RetrievalConfig, Retriever
+    from proeftuin.engines.retrieval import RetrievalConfig, Retriever
 
     folder = _index_folder(name)
     columns = [id_column, text_column] + [c for c in (source_column, question_column) if c]
@@ -301,7 +301,7 @@ def kennisbank_index(data_path, id_column: str, text_column: str, source_column:
 def kennisbank_ask(question: str, name: str, top: int, as_json: bool) -> None:
     """Beantwoord een vraag met de best passende passages en hun bron."""
     from proeftuin.privacy import scrub_text
-    from proeftuin.retrieval import AI_NOTICE
+    from proeftuin.engines.retrieval import AI_NOTICE
 
     hits = _load_index(name).search(scrub_text(question), k=top)
     if as_json:
@@ -328,7 +328,7 @@ def kennisbank_ask(question: str, name: str, top: int, as_json: bool) -> None:
 def kennisbank_evaluate(data_path, id_column: str, question_column: str, name: str, as_json: bool) -> None:
     """Meet hoe vaak het juiste document bovenaan (recall@1) of in de top 5 (recall@5) staat, en de MRR."""
     from proeftuin.data import read_table
-    from proeftuin.retrieval import retrieval_metrics
+    from proeftuin.engines.retrieval import retrieval_metrics
 
     retriever = _load_index(name)
     frame = read_table(data_path, [id_column, question_column])

@@ -3,9 +3,9 @@
 Both listen on a Unix socket in a folder only their sign-on layer may enter, never on TCP: user code on
 this machine cannot reach them except through /services/... with a hub token.
 
-`python -m proeftuin.hub_services mlflow`: MLflow serving the platform's store and proxying artifacts (user
+`python -m proeftuin.hub.services mlflow`: MLflow serving the platform's store and proxying artifacts (user
 code never touches the state folder), under the prefix /services/mlflow.
-`python -m proeftuin.hub_services gallery`: the demo gallery with root path /services/gallery; it reads the
+`python -m proeftuin.hub.services gallery`: the demo gallery with root path /services/gallery; it reads the
 champion models through /services/mlflow with its own hub token (a reader: it cannot write there).
 """
 
@@ -16,11 +16,11 @@ import os
 import sys
 from pathlib import Path
 
-from proeftuin.hub import ENV_SERVICE_HOME, SERVICE_PREFIX, HubContext, prepare_service_process
-from proeftuin.hub_process import child_preexec, die_with_parent
+from proeftuin.hub.context import ENV_SERVICE_HOME, SERVICE_PREFIX, HubContext, prepare_service_process
+from proeftuin.process import child_preexec, die_with_parent
 from proeftuin.settings import Settings
 
-log = logging.getLogger("proeftuin.hub_services")
+log = logging.getLogger("proeftuin.hub.services")
 #: MLflow's server without calls home: no usage data from the server or its UI (the UI asks the server,
 #: `/ajax-api/3.0/mlflow/ui-telemetry`, which then says "disabled"; the sign-on layer answers that itself
 #: too), no background job runner (online scoring, trace archival: unused here, seven worker processes).
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     elif what == "gallery":
         run_gallery(hub)
     else:
-        sys.exit("gebruik: python -m proeftuin.hub_services mlflow|gallery")
+        sys.exit("gebruik: python -m proeftuin.hub.services mlflow|gallery")
 
 
 if __name__ == "__main__":

@@ -188,7 +188,7 @@ class SiteData:
 
     def family(self, entry: PilotEntry) -> list[tuple[PilotEntry, int]]:
         """The whole family of a pilot (origin first, forks below their source) with each one's depth."""
-        from proeftuin.templates import family
+        from proeftuin.scaffold import family
 
         origins = {e.manifest.slug: e.manifest.forked_from for e in self.pilots if e.manifest}
         members = [(self.by_slug(r.slug), r.depth) for r in family(entry.slug, origins)]
@@ -232,7 +232,6 @@ def collect_site(settings: Settings) -> SiteData:
 
 def _attach_results(data: SiteData) -> None:
     from proeftuin import tracking
-
     try:
         client = tracking.connect(data.settings)
     except ProeftuinError as exc:
@@ -267,7 +266,6 @@ def _results(client: Any, manifest: Manifest, scratch: Path) -> Results:
     from mlflow.exceptions import MlflowException
 
     from proeftuin import tracking
-
     metric = manifest.metric
     try:
         experiment = client.get_experiment_by_name(manifest.slug)

@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from proeftuin.errors import ConfigError
-from proeftuin.hub_forkserver import SOCKET_NAME, socket_path_fits
+from proeftuin.hub.forkserver import SOCKET_NAME, socket_path_fits
 from proeftuin.settings import Settings, find_config_file, get_settings
 
 ENV_HUB_PORT = "PROEFTUIN_HUB_PORT"
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 HUB_CONFIG_FILE = REPO_ROOT / "hub_config" / "jupyterhub_config.py"
-HUB_TEMPLATES = Path(__file__).resolve().parent / "hub_templates"
+HUB_TEMPLATES = Path(__file__).resolve().parent / "templates"
 SERVICE_PREFIX = "/services"
 ADMIN_GROUP = "proeftuin-beheer"  # OIDC: admins by group claim
 #: Services behind the hub's proxy, each reached at /services/<name>/ after single sign-on.
@@ -251,11 +251,11 @@ def update_base(c, hub: HubContext) -> None:
     c.JupyterHub.cookie_secret_file = str(hub_dir / "jupyterhub_cookie_secret")
     c.JupyterHub.pid_file = str(hub_dir / "jupyterhub.pid")
     c.JupyterHub.cleanup_servers = True  # Ctrl-C stops notebook servers; homes and state stay
-    c.JupyterHub.default_url = "/hub/portaal"  # proeftuin.hub_portal: "Wat wil je doen?"
+    c.JupyterHub.default_url = "/hub/portaal"  # proeftuin.hub.portal: "Wat wil je doen?"
     c.JupyterHub.extra_user_scopes = {"access:services"}  # every logged-in user may open every service
     # Dutch pages that extend JupyterHub's own (hub_templates/*.html), with lang="nl" (hub_portal.DutchPages).
     c.JupyterHub.template_paths = [str(HUB_TEMPLATES)]
-    c.JupyterHub.jinja_environment_options = {"extensions": ["proeftuin.hub_portal.DutchPages"]}
+    c.JupyterHub.jinja_environment_options = {"extensions": ["proeftuin.hub.portal.DutchPages"]}
     c.JupyterHub.template_vars = {"authenticator_native": hub.settings.hub.authenticator == "native"}
     c.ConfigurableHTTPProxy.command = [hub.proxy_command]
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{hub.settings.hub.ports.proxy_api}"
@@ -269,7 +269,7 @@ def update_auth(c, hub: HubContext) -> None:
     c.Authenticator.admin_users = {cfg.admin_user}
     c.Authenticator.manage_groups = True
     if cfg.authenticator == "native":
-        c.JupyterHub.authenticator_class = "proeftuin.hub_auth.ProeftuinNativeAuthenticator"
+        c.JupyterHub.authenticator_class = "proeftuin.hub.auth.ProeftuinNativeAuthenticator"
         c.Authenticator.allow_all = True  # the admin's approval of each sign-up is the gate
         c.ProeftuinNativeAuthenticator.organisations = {o.slug: o.name for o in hub.settings.organisations}
         c.ProeftuinNativeAuthenticator.admin_password_file = str(hub.admin_password_file)
@@ -291,7 +291,7 @@ def update_auth(c, hub: HubContext) -> None:
     if not (authorize_url and token_url):
         raise ConfigError("hub.oidc heeft geen tenant_id en geen authorize_url/token_url.",
                           "Geef tenant_id op (Microsoft Entra ID) of de URL's van je OpenID Connect-provider.")
-    c.JupyterHub.authenticator_class = "proeftuin.hub_auth.ProeftuinOIDCAuthenticator"
+    c.JupyterHub.authenticator_class = "proeftuin.hub.auth.ProeftuinOIDCAuthenticator"
     c.ProeftuinOIDCAuthenticator.organisation_claims = dict(oidc.group_organisations)
     c.ProeftuinOIDCAuthenticator.admin_claims = set(oidc.admin_groups)
     c.ProeftuinOIDCAuthenticator.organisations = {o.slug: o.name for o in hub.settings.organisations}
@@ -317,7 +317,7 @@ def update_auth(c, hub: HubContext) -> None:
 def update_spawner(c, hub: HubContext) -> None:
     """JupyterLab per user, home in the state folder, tracking URI and credentials in the environment."""
     cfg = hub.settings.hub
-    c.JupyterHub.spawner_class = "proeftuin.hub_spawner.ProeftuinSpawner"
+    c.JupyterHub.spawner_class = "proeftuin.hub.spawner.ProeftuinSpawner"
     c.Spawner.cmd = [str(hub.server_bin / "python"), "-m", "jupyterhub.singleuser"]
     # JupyterLab opens on "Start hier", which lists every pilot's notebook (hub_seed); Dutch and without
     # calls to the internet (ProeftuinSpawner.lab_config_dir, hub_spawner.LAB_ARGS).
@@ -345,16 +345,16 @@ def update_spawner(c, hub: HubContext) -> None:
 
 
 def update_limits(c, hub: HubContext) -> None:
-    """hub.limits per server (proeftuin.hub_limits): JupyterHub's own mem_limit/cpu_limit (MEM_LIMIT and
+    """hub.limits per server (proeftuin.hub.limits): JupyterHub's own mem_limit/cpu_limit (MEM_LIMIT and
     CPU_LIMIT in the server's environment), the platform's cgroup group, and kernels that say in Dutch
-    when they run out of memory (proeftuin.hub_kernel)."""
-    from proeftuin.hub_limits import ENV_GROUP, group_name
+    when they run out of memory (proeftuin.hub.kernel)."""
+    from proeftuin.hub.limits import ENV_GROUP, group_name
 
     limits = hub.settings.hub.limits
     c.Spawner.mem_limit = limits.memory or None
     c.Spawner.cpu_limit = limits.cpu or None
     c.Spawner.environment = {ENV_GROUP: group_name(hub.port)}
-    c.Spawner.args = ["--ServerApp.kernel_spec_manager_class=proeftuin.hub_kernel.ProeftuinKernelSpecManager"]
+    c.Spawner.args = ["--ServerApp.kernel_spec_manager_class=proeftuin.hub.kernel.ProeftuinKernelSpecManager"]
 
 
 def update_services(c, hub: HubContext) -> None:
@@ -376,14 +376,14 @@ def update_services(c, hub: HubContext) -> None:
         return spec
 
     def layer(name: str, port: int, title: str) -> dict:
-        return service(name, [python, "-m", "proeftuin.hub_proxy", name], url=f"http://127.0.0.1:{port}",
+        return service(name, [python, "-m", "proeftuin.hub.proxy", name], url=f"http://127.0.0.1:{port}",
                        display=True, oauth_no_confirm=True, info={"titel": title})
 
     services = [
         layer("mlflow", ports.mlflow, "MLflow: experimenten en modellen"),
-        service("mlflow-server", [python, "-m", "proeftuin.hub_services", "mlflow"]),
+        service("mlflow-server", [python, "-m", "proeftuin.hub.services", "mlflow"]),
         layer("gallery", ports.gallery, "Demogalerij"),
-        service("gallery-app", [python, "-m", "proeftuin.hub_services", "gallery"]),
+        service("gallery-app", [python, "-m", "proeftuin.hub.services", "gallery"]),
         layer("docs", ports.docs, "Kennissite"),
     ]
     if hub.settings.hub.idle_timeout:

@@ -5,7 +5,7 @@ When the hub runs as root (`isolate`), every hub user gets a system account `pt-
 runs under it: user code cannot read the hub's database, secrets, MLflow's store or other homes.
 Without root everything runs as the one account that started the platform (a single-team trial).
 
-Servers start through the fork server (`proeftuin.hub_forkserver`, started by `proeftuin up`) when it
+Servers start through the fork server (`proeftuin.hub.forkserver`, started by `proeftuin up`) when it
 answers, else the usual way (exec); either way under the same account, in the same home, with the same
 environment. Seeding a home and creating an account run in a thread, never on the hub's event loop.
 """
@@ -27,9 +27,11 @@ from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from jupyterhub.utils import maybe_future, random_port
 from traitlets import Bool, List, Unicode
 
-from proeftuin import hub_limits, hub_seed
-from proeftuin.hub_forkserver import ForkServerError, spawn
-from proeftuin.hub_seed import seed_home
+from proeftuin.hub import limits as hub_limits
+
+from proeftuin.hub import seed as hub_seed
+from proeftuin.hub.forkserver import ForkServerError, spawn
+from proeftuin.hub.seed import seed_home
 
 SYSTEM_PREFIX = "pt-"
 #: Server extensions a Proeftuin notebook server does not use (no language servers are installed; no
@@ -81,7 +83,7 @@ class ProeftuinSpawner(LocalProcessSpawner):
     lab_config_dir = Unicode(help="A Jupyter config folder read before the platform's (JUPYTER_CONFIG_PATH): its "
                                   "labconfig/default_setting_overrides.json sets JupyterLab's defaults for every user "
                                   "(Dutch, no news); a user's own settings still win.").tag(config=True)
-    fork_server = Unicode(help="Unix socket of the fork server (proeftuin.hub_forkserver); empty: always "
+    fork_server = Unicode(help="Unix socket of the fork server (proeftuin.hub.forkserver); empty: always "
                                "start servers the usual way.").tag(config=True)
 
     @property

@@ -32,7 +32,7 @@ from tornado.escape import url_escape
 from tornado.httputil import url_concat
 from traitlets import Dict, Set, Unicode
 
-from proeftuin.hub import ADMIN_GROUP, ensure_admin_password
+from proeftuin.hub.context import ADMIN_GROUP, ensure_admin_password
 
 USERNAME = re.compile(r"^[a-z][a-z0-9_-]{0,29}$")
 
@@ -397,7 +397,7 @@ class ProeftuinNativeAuthenticator(NativeAuthenticator):
         replaced = {r"/login": ProeftuinLoginHandler, r"/signup": ProeftuinSignUpHandler,
                     r"/authorize": AuthorizationPageHandler, r"/authorize/([^/]*)": AuthorizeHandler,
                     r"/discard/([^/]*)": DiscardHandler}
-        from proeftuin.hub_portal import PORTAL_HANDLERS
+        from proeftuin.hub.portal import PORTAL_HANDLERS
 
         return [(route, replaced.get(route, handler)) for route, handler in super().get_handlers(app)
                 if not route.startswith(r"/confirm/")] + PORTAL_HANDLERS
@@ -413,7 +413,7 @@ class ProeftuinOIDCAuthenticator(GenericOAuthenticator):
 
     def get_handlers(self, app):
         """OAuthenticator's login and callback, and the portal."""
-        from proeftuin.hub_portal import PORTAL_HANDLERS
+        from proeftuin.hub.portal import PORTAL_HANDLERS
 
         return super().get_handlers(app) + PORTAL_HANDLERS
 

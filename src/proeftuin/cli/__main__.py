@@ -1,0 +1,5 @@
+"""`python -m proeftuin.cli`: the same command as `proeftuin`."""
+
+from proeftuin.cli import main
+
+main()

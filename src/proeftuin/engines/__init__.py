@@ -1,0 +1,1 @@
+"""The engines that turn a pilot's data into a model."""
