@@ -40,8 +40,8 @@ from hubkit import (
     wait_until,
 )
 
-from proeftuin.hub import limits as hub_limits
 from proeftuin.errors import ConfigError
+from proeftuin.hub import limits as hub_limits
 from proeftuin.hub.limits import Cgroup, GiB, Machine, MiB, Plan
 from proeftuin.settings import load_settings
 

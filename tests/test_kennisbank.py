@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from conftest import PILOTS, python_without_pickle
 
+from proeftuin.engines.retrieval import AI_NOTICE, RetrievalConfig, Retriever, lessons_documents, retrieval_metrics
 from proeftuin.errors import DataError, ProeftuinError
 from proeftuin.pilot import import_file, load_pilot
-from proeftuin.engines.retrieval import AI_NOTICE, RetrievalConfig, Retriever, lessons_documents, retrieval_metrics
 
 PILOT = PILOTS / "kennisbank"
 FAQ = PILOT / "data" / "faq.csv"

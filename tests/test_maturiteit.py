@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from conftest import PILOTS, python_without_pickle
 
+from proeftuin.engines.survey import AREAS, GROUPS, ITEMS, MIN_GROUP, aggregate, area_scores, generate_respondents
 from proeftuin.errors import DataError
 from proeftuin.pilot import import_file, load_pilot
-from proeftuin.engines.survey import AREAS, GROUPS, ITEMS, MIN_GROUP, aggregate, area_scores, generate_respondents
 
 PILOT = PILOTS / "digitale-maturiteit"
 

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from conftest import PILOTS, ROOT
 
+from proeftuin.engines.scenario import TOTAL, AdoptionCurve, ScenarioModel, read_units
 from proeftuin.errors import DataError
 from proeftuin.pilot import load_pilot
-from proeftuin.engines.scenario import TOTAL, AdoptionCurve, ScenarioModel, read_units
 
 PILOT = PILOTS / "ebox-besparing"
 NO_VOLUMES = {t: 0 for t in ("handtekening_digitaal", "handtekening_integratie", "ebox_gewone_brief",

@@ -19,8 +19,8 @@ import pandas as pd
 import skops
 import skops.io
 
-from proeftuin.errors import ProeftuinError
 from proeftuin.engines.textclf import TEXT_FIELD, TextRouter
+from proeftuin.errors import ProeftuinError
 
 MODEL_NAME = "model"
 ENTRY_DIR = Path(__file__).parent / "mlflow_models"

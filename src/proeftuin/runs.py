@@ -16,12 +16,12 @@ from sklearn.model_selection import train_test_split
 
 from proeftuin import tracking
 from proeftuin.data import frame_hash
+from proeftuin.engines.textclf import TextRouter
 from proeftuin.errors import DataError, ProeftuinError
 from proeftuin.models import log_text_router
 from proeftuin.pilot import Pilot
 from proeftuin.privacy import scrub_frame
 from proeftuin.settings import Settings
-from proeftuin.engines.textclf import TextRouter
 
 Progress = Callable[[str], None]
 LABEL = "label"
@@ -123,9 +123,9 @@ def run_pilot(
 def _log_model(model: Any, workdir: Path, test: pd.DataFrame) -> str:
     if isinstance(model, TextRouter):
         return log_text_router(model, workdir, test[TEXT].head(2).tolist())
-    from proeftuin.models import log_json_model
     from proeftuin.engines.scenario import ScenarioModel
     from proeftuin.engines.survey import SurveyProfiler
+    from proeftuin.models import log_json_model
 
     if isinstance(model, ScenarioModel):
         return log_json_model(model, workdir, "scenario.py")

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from proeftuin.hub import limits as hub_limits
+from proeftuin import units
 from proeftuin.errors import ConfigError
+from proeftuin.schema import Strict
 
 CONFIG_FILENAME = "proeftuin.yaml"
 ENV_CONFIG = "PROEFTUIN_CONFIG"
@@ -26,24 +27,20 @@ ENV_PILOTS_DIR = "PROEFTUIN_PILOTS_DIR"
 OrganisationKind = Literal["gemeente", "stad", "regionale organisatie"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Organisation(_Strict):
+class Organisation(Strict):
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str
     kind: OrganisationKind
 
 
-class Ports(_Strict):
+class Ports(Strict):
     hub: int = Field(8000, ge=1, le=65535)
     mlflow: int = Field(5000, ge=1, le=65535)
     gallery: int = Field(7860, ge=1, le=65535)
     docs: int = Field(8001, ge=1, le=65535)
 
 
-class MlflowSettings(_Strict):
+class MlflowSettings(Strict):
     backend_store_uri: str | None = Field(
         None, description="SQLAlchemy URI of the tracking store; empty: SQLite in the state folder."
     )
@@ -52,7 +49,7 @@ class MlflowSettings(_Strict):
     )
 
 
-class GallerySettings(_Strict):
+class GallerySettings(Strict):
     max_input_chars: int = Field(5000, ge=100, description="Longer demo inputs are cut, with a message.")
     max_request_bytes: int = Field(256 * 1024, ge=1024, description="Larger API requests are refused (413).")
     rate_limit_per_minute: int = Field(60, ge=0, description="Demo calls per client per minute; 0 = no limit.")
@@ -61,7 +58,7 @@ class GallerySettings(_Strict):
     queue_size: int = Field(2000, ge=1, description="Waiting demo calls per demo before 'queue full'.")
 
 
-class PublicUrls(_Strict):
+class PublicUrls(Strict):
     """Where people reach each service (links in docs and cards); empty: http://<host>:<port>."""
 
     mlflow: str | None = None
@@ -69,7 +66,7 @@ class PublicUrls(_Strict):
     docs: str | None = None
 
 
-class HubPorts(_Strict):
+class HubPorts(Strict):
     """Loopback ports behind the hub: its API, the proxy's API and the services' sign-on layers."""
 
     api: int = Field(8081, ge=1, le=65535, description="JupyterHub's own API (only the proxy and services use it).")
@@ -79,7 +76,7 @@ class HubPorts(_Strict):
     docs: int = Field(8085, ge=1, le=65535, description="The docs site with sign-on (/services/docs/).")
 
 
-class OidcSettings(_Strict):
+class OidcSettings(Strict):
     """OpenID Connect (e.g. Microsoft Entra ID); the client secret is read from an environment variable."""
 
     client_id: str | None = None
@@ -98,25 +95,25 @@ class OidcSettings(_Strict):
     admin_groups: list[str] = Field(default_factory=list, description="Group claim values that make a hub admin.")
 
 
-class HubLimits(_Strict):
+class HubLimits(Strict):
     """Per notebook server (JupyterLab, its kernels, terminals and every process they start, together);
     enforced with cgroups where the machine has them, see proeftuin.hub.limits. The defaults fit a
     2-core, 24 GiB machine: a few people computing at once, with room left for the hub and the services."""
 
-    memory: int = Field(hub_limits.DEFAULT_MEMORY, description="Bytes, written as 4G or 512M (G = GiB); 0 = no limit.")
-    cpu: float = Field(hub_limits.DEFAULT_CPU, description="CPUs' share: 1 = one CPU, 0.5 = half of one; 0 = no limit.")
+    memory: int = Field(units.DEFAULT_MEMORY, description="Bytes, written as 4G or 512M (G = GiB); 0 = no limit.")
+    cpu: float = Field(units.DEFAULT_CPU, description="CPUs' share: 1 = one CPU, 0.5 = half of one; 0 = no limit.")
 
     @field_validator("memory", "cpu", mode="before")
     @classmethod
     def _parse(cls, value: object, info: ValidationInfo) -> int | float:
-        parse = hub_limits.parse_memory if info.field_name == "memory" else hub_limits.parse_cpu
+        parse = units.parse_memory if info.field_name == "memory" else units.parse_cpu
         try:
             return parse(value)
         except ValueError as exc:
             raise PydanticCustomError("geheugen" if info.field_name == "memory" else "cpu", str(exc)) from None
 
 
-class HubTLS(_Strict):
+class HubTLS(Strict):
     """HTTPS on the hub's public port: a certificate (with its chain) and its private key, PEM files that the
     hub (root) reads at start. Relative paths are relative to proeftuin.yaml."""
 
@@ -138,7 +135,7 @@ class HubTLS(_Strict):
         return path
 
 
-class HubSettings(_Strict):
+class HubSettings(Strict):
     """JupyterHub: one login for notebooks, MLflow, the gallery and the docs (`proeftuin up`)."""
 
     authenticator: Literal["native", "oidc"] = Field(
@@ -157,7 +154,7 @@ class HubSettings(_Strict):
     tls: HubTLS | None = Field(None, description="HTTPS on the public port; empty: plain HTTP (or a reverse proxy).")
 
 
-class Settings(_Strict):
+class Settings(Strict):
     project_root: Path
     state_dir: Path = Path(".proeftuin")
     pilots_dir: Path = Path("pilots")

@@ -27,15 +27,21 @@ from mlflow.tracking import MlflowClient
 from proeftuin.errors import TrackingUnavailable
 from proeftuin.pilot import Pilot
 from proeftuin.settings import Settings
+from proeftuin.tags import (  # noqa: F401 (tracking's API: tracking.TAG_ORG, ...)
+    CHAMPION_ALIAS,
+    TAG_CHAMPION_VERSION,
+    TAG_COMMIT,
+    TAG_DATA_HASH,
+    TAG_KIND,
+    TAG_ORG,
+    TAG_ORGS,
+    TAG_OWNER,
+    TAG_PILOT,
+    TAG_TEMPLATE,
+    TAG_THEME,
+    TAG_USER,
+)
 
-CHAMPION_ALIAS = "champion"
-TAG_ORG = "proeftuin.organisation"
-TAG_USER = "proeftuin.user"
-TAG_TEMPLATE = "proeftuin.template"
-TAG_COMMIT = "proeftuin.git_commit"
-TAG_DATA_HASH = "proeftuin.data_hash"
-TAG_KIND = "proeftuin.kind"  # "model" or "baseline"
-TAG_PILOT = "proeftuin.pilot"
 BATCH_LIMIT = 1000  # MLflow accepts at most 1000 metrics per log_batch call
 
 
@@ -86,9 +92,9 @@ def ensure_experiment(client: MlflowClient, pilot: Pilot, settings: Settings) ->
         return experiment.experiment_id
     tags = {
         TAG_PILOT: pilot.slug,
-        "proeftuin.owner": pilot.manifest.owner,
-        "proeftuin.organisations": ",".join(pilot.manifest.organisations),
-        "proeftuin.theme": pilot.manifest.theme,
+        TAG_OWNER: pilot.manifest.owner,
+        TAG_ORGS: ",".join(pilot.manifest.organisations),
+        TAG_THEME: pilot.manifest.theme,
         "mlflow.note.content": pilot.manifest.question,
     }
     artifact_location = None
@@ -226,10 +232,10 @@ def promote_if_better(client: MlflowClient, pilot: Pilot, run_id: str, model_uri
         client.get_registered_model(pilot.slug)
     except MlflowException:
         client.create_registered_model(pilot.slug, description=pilot.manifest.question,
-                                       tags={TAG_PILOT: pilot.slug, "proeftuin.owner": pilot.manifest.owner})
+                                       tags={TAG_PILOT: pilot.slug, TAG_OWNER: pilot.manifest.owner})
     version = mlflow.register_model(model_uri, pilot.slug, tags={metric.name: f"{value:.4f}"})
     client.set_registered_model_alias(pilot.slug, CHAMPION_ALIAS, version.version)
-    client.set_tag(run_id, "proeftuin.champion_version", version.version)
+    client.set_tag(run_id, TAG_CHAMPION_VERSION, version.version)
     return True
 
 

@@ -60,6 +60,11 @@ def number(value: float | None, digits: int = 2) -> str:
     return formatted.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
+def decimal(value: float) -> str:
+    """A plain value as short as it goes, with a decimal comma: 1.5 -> "1,5", 4.0 -> "4", 0.25 -> "0,25"."""
+    return f"{value:g}".replace(".", ",")
+
+
 def count(value: float | None) -> str:
     """A whole number with a thousands dot: 3.048."""
     return number(value, 0)

@@ -300,8 +300,8 @@ def kennisbank_index(data_path, id_column: str, text_column: str, source_column:
 @click.option("--json", "as_json", is_flag=True, help="Resultaat als JSON.")
 def kennisbank_ask(question: str, name: str, top: int, as_json: bool) -> None:
     """Beantwoord een vraag met de best passende passages en hun bron."""
-    from proeftuin.privacy import scrub_text
     from proeftuin.engines.retrieval import AI_NOTICE
+    from proeftuin.privacy import scrub_text
 
     hits = _load_index(name).search(scrub_text(question), k=top)
     if as_json:

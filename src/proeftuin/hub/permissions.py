@@ -61,11 +61,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import quote, unquote, urlparse
 
-TAG_OWNER = "proeftuin.owner"
-TAG_ORGS = "proeftuin.organisations"
-TAG_ORG = "proeftuin.organisation"
-TAG_USER = "proeftuin.user"
-PROTECTED_TAGS = {TAG_OWNER, TAG_ORGS}  # on experiments and registered models: they decide who may write
+from proeftuin.tags import PROTECTED_TAGS, TAG_ORG, TAG_ORGS, TAG_OWNER, TAG_PILOT, TAG_USER  # noqa: F401
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 METHOD_OVERRIDE_HEADERS = frozenset({"x-http-method-override", "x-http-method", "x-method-override"})
@@ -590,7 +586,7 @@ class Policy:
         pilot = self.pilots().get(name)
         if pilot is not None:
             tags.update({TAG_OWNER: pilot["owner"], TAG_ORGS: ",".join(pilot["organisations"]),
-                         "proeftuin.pilot": name})
+                         TAG_PILOT: name})
         elif not who.admin or not _orgs_from_tags(tags):
             if not who.organisation:
                 raise Denied(NO_ORGANISATION, reason="no organisation")

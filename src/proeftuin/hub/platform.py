@@ -19,8 +19,8 @@ from pathlib import Path
 
 import click
 
-from proeftuin.hub import limits as hub_limits
 from proeftuin.errors import ProeftuinError
+from proeftuin.hub import limits as hub_limits
 from proeftuin.hub.context import (
     ENV_HUB_PORT,
     GALLERY_ACCOUNT,
@@ -34,6 +34,7 @@ from proeftuin.hub.context import (
     unix_http_status,
 )
 from proeftuin.hub.forkserver import clean_environment, command_for, socket_path_fits
+from proeftuin.hub.spawner import SYSTEM_PREFIX
 from proeftuin.process import (
     UpRecord,
     child_preexec,
@@ -43,7 +44,6 @@ from proeftuin.process import (
     stop_processes,
     tree,
 )
-from proeftuin.hub.spawner import SYSTEM_PREFIX
 from proeftuin.services import wait_for_url
 
 Say = Callable[[str], None]

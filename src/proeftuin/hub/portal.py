@@ -39,6 +39,7 @@ from proeftuin.ideas import FIELD_LABELS, IdeaError, IdeaStore, ideas_path
 from proeftuin.pilot import Pilot, discover_pilots
 from proeftuin.settings import get_settings
 from proeftuin.site import STAGES, PilotEntry
+from proeftuin.tags import CHAMPION_ALIAS
 
 log = logging.getLogger("proeftuin.portal")
 
@@ -176,7 +177,7 @@ class MlflowResults:
             "order_by": ["attributes.start_time DESC"]}) or {}).get("runs", [])
         result.recent_run_ids = [run["info"]["run_id"] for run in runs]
         result.last_run_ms = int(runs[0]["info"]["start_time"]) if runs else None
-        alias = await self._call(token, "registered-models/alias", name=slug, alias="champion")
+        alias = await self._call(token, "registered-models/alias", name=slug, alias=CHAMPION_ALIAS)
         version = (alias or {}).get("model_version") or {}
         if version.get("run_id"):
             result.champion_version = str(version.get("version"))

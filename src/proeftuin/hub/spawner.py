@@ -28,7 +28,6 @@ from jupyterhub.utils import maybe_future, random_port
 from traitlets import Bool, List, Unicode
 
 from proeftuin.hub import limits as hub_limits
-
 from proeftuin.hub import seed as hub_seed
 from proeftuin.hub.forkserver import ForkServerError, spawn
 from proeftuin.hub.seed import seed_home

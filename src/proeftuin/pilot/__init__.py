@@ -15,9 +15,10 @@ from types import ModuleType
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from proeftuin.errors import ManifestError, ProeftuinError
+from proeftuin.schema import Strict
 
 MANIFEST = "pilot.yaml"
 PIPELINE = "pipeline.py"
@@ -40,11 +41,7 @@ ParamValue = bool | int | float | str
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DataSource(_Strict):
+class DataSource(Strict):
     path: str = Field(description="Path relative to the pilot folder.")
     description: str = ""
     licence: str = Field(min_length=2)
@@ -52,26 +49,26 @@ class DataSource(_Strict):
     source: str = Field("", description="Where the data comes from (provenance).")
 
 
-class PrimaryMetric(_Strict):
+class PrimaryMetric(Strict):
     name: str
     greater_is_better: bool = True
     baseline: float | None = Field(None, description="The baseline's value, when known.")
     baseline_description: str = ""
 
 
-class HumanOversight(_Strict):
+class HumanOversight(Strict):
     description: str = Field(min_length=10)
     threshold_parameter: str | None = Field(
         None, description="Parameter holding the confidence threshold below which a person decides."
     )
 
 
-class AiAct(_Strict):
+class AiAct(Strict):
     risk_class: RiskClass
     reasoning: str = Field(min_length=10)
 
 
-class Manifest(_Strict):
+class Manifest(Strict):
     slug: str = Field(pattern=SLUG_PATTERN)
     title: str = Field(min_length=3)
     question: str = Field(min_length=10)
