@@ -3,6 +3,7 @@
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.util
 import os
 import sys
 
@@ -57,6 +58,11 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def exec_module(self, module):
         # importlib returns whatever sys.modules holds under the name after this call
         sys.modules[module.__name__] = importlib.import_module(MOVED[module.__name__])
+
+    def get_code(self, name):
+        """The moved module's code, so that `python -m <old name>` runs it (runpy asks for this)."""
+        target = MOVED[name]
+        return importlib.util.find_spec(target).loader.get_code(target)
 
 
 if not any(isinstance(finder, _MovedModules) for finder in sys.meta_path):
