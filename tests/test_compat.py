@@ -377,26 +377,37 @@ def test_legacy_lists_are_sorted_and_public():
     assert not [pair for pair in LEGACY_NAMES if pair[1].startswith("_")]
 
 
+RUNPY_PROBE = """
+import importlib.util, sys
+module = sys.argv[1]
+spec = importlib.util.find_spec(module)
+assert spec is not None, module
+name = module
+if spec.submodule_search_locations is not None:
+    name = f"{module}.__main__"
+    spec = importlib.util.find_spec(name)
+    assert spec is not None, f"{module} is a package without __main__"
+get_code = getattr(spec.loader, "get_code", None)
+assert get_code is not None, f"{module}: its loader {spec.loader!r} has no get_code (runpy needs it)"
+assert get_code(name) is not None, f"{module}: no code to run"
+"""
+
+
 @pytest.mark.parametrize("module", RUNNABLE_MODULES)
-def test_legacy_module_runs_with_python_m(module: str):
-    """What runpy needs for `python -m module`: a spec (of `module.__main__` when the module became a package)
-    whose loader gives the code for that name. Nothing is run: some of these start servers."""
-    spec = importlib.util.find_spec(module)
-    assert spec is not None, module
-    name = module
-    if spec.submodule_search_locations is not None:
-        name = f"{module}.__main__"
-        spec = importlib.util.find_spec(name)
-        assert spec is not None, f"{module} is a package without __main__"
-    get_code = getattr(spec.loader, "get_code", None)
-    assert get_code is not None, f"{module}: its loader {spec.loader!r} has no get_code (runpy needs it)"
-    assert get_code(name) is not None, f"{module}: no code to run"
+def test_legacy_module_runs_with_python_m(module: str, tmp_path: Path):
+    """What runpy needs for `python -m module` in a new process (as a user types it): a spec (of
+    `module.__main__` when the module became a package) whose loader gives the code for that name. Nothing is
+    run: some of these start servers."""
+    done = subprocess.run([sys.executable, "-c", RUNPY_PROBE, module], cwd=tmp_path, env=_child_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 @pytest.mark.parametrize(("args", "code", "expected"), [
     (["-m", "proeftuin.cli", "--help"], 0, "Usage: proeftuin"),
     (["-m", "proeftuin.native", "--help"], 0, "python -m proeftuin.native"),
-    (["-m", "proeftuin.hub_forkserver"], 1, "gebruik: python -m proeftuin.hub_forkserver"),
+    # the old name runs the moved module, which names itself by its new name
+    (["-m", "proeftuin.hub_forkserver"], 1, "gebruik: python -m proeftuin.hub.forkserver"),
 ], ids=["cli", "native", "hub_forkserver"])
 def test_legacy_python_m_in_a_new_process(args: list[str], code: int, expected: str, tmp_path: Path):
     done = subprocess.run([sys.executable, *args], cwd=tmp_path, env={**_child_env(), "COLUMNS": "100"},
