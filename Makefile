@@ -29,10 +29,10 @@ node_modules/.installed: package.json
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else echo "Chromium ontbreekt: installeer het met 'sudo apt-get install chromium' en probeer opnieuw."; exit 1; fi
 
-# The scrubber compiled with mypyc (src/proeftuin/native.py), rebuilt when privacy.py changes. Without
-# a C compiler it says so and the scrubber runs as pure Python: same findings, slower.
+# The scrubber compiled with mypyc (src/proeftuin/native.py), rebuilt when a module of the privacy
+# package changes. Without a C compiler it says so and the scrubber runs as pure Python: same findings, slower.
 NATIVE := src/proeftuin/_privacy_native.sha256
-$(NATIVE): src/proeftuin/privacy.py src/proeftuin/native.py | $(STAMP) native-tools
+$(NATIVE): $(wildcard src/proeftuin/privacy/*.py) src/proeftuin/native.py | $(STAMP) native-tools
 	$(BIN)/python -m proeftuin.native build --if-possible
 
 # gcc and the Python headers for that build: installed as root (as Chromium is), else only named.
@@ -46,14 +46,15 @@ install: $(STAMP) $(NATIVE) node_modules/.installed  ## create .venv and install
 up: install  ## install and start the platform on its embedded defaults
 	$(BIN)/proeftuin up
 
-test: install /usr/bin/chromium  ## install everything and run the whole test suite
+test: install /usr/bin/chromium lint  ## install everything, check the code (ruff, layers) and run the whole test suite
 	$(BIN)/pytest
 
 bench: install  ## run the benchmarks (each prints a ratio against its baseline)
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-lint: install  ## ruff on the code
-	$(BIN)/pip install --quiet ruff && $(BIN)/ruff check src tests bench pilots
+lint: install  ## ruff on the code and the import layers of pyproject.toml (both pinned in the `lint` extra)
+	$(BIN)/ruff check src tests bench pilots
+	$(BIN)/lint-imports
 
 clean:  ## remove the virtualenv (the state folder .proeftuin/ is kept)
 	rm -rf $(VENV) src/proeftuin/_privacy_native*

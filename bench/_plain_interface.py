@@ -31,7 +31,8 @@ def main() -> None:
         return route[0], top[0], words[0], seen[0]
 
     interface = gr.Interface(fn=predict, inputs=gr.Textbox(label="Vraag"),
-                             outputs=[gr.Textbox(), gr.Label(num_top_classes=3), gr.Textbox(), gr.Textbox()], api_name="predict")
+                             outputs=[gr.Textbox(), gr.Label(num_top_classes=3), gr.Textbox(), gr.Textbox()],
+                             api_name="predict")
     interface.launch(server_name="127.0.0.1", server_port=port)
 
 

@@ -159,11 +159,13 @@ def main() -> None:
     print(f"\n{'pilots':>6} {'pages':>6} {'build s':>8} {'of which MLflow s':>17} {'pages/s':>8} "
           f"{'ms/page':>8} | {'plain mkdocs s':>14} {'plain pages/s':>13} {'ratio':>6}")
     for n, pages, seconds, collect, plain in rows:
-        print(f"{n:>6} {pages:>6} {seconds:>8.1f} {collect:>17.1f} {pages / seconds:>8.1f} {1000 * seconds / pages:>8.1f} | "
+        print(f"{n:>6} {pages:>6} {seconds:>8.1f} {collect:>17.1f} {pages / seconds:>8.1f} "
+              f"{1000 * seconds / pages:>8.1f} | "
               f"{plain:>14.1f} {pages / plain:>13.1f} {plain / seconds:>5.2f}x")
     first, last = rows[0], rows[-1]
     growth = (last[2] / last[1]) / (first[2] / first[1])
-    print(f"\nper-page time {last[0]} vs {first[0]} pilots: {growth:.2f}x (1.00x = linear; below 1: fixed costs amortised)")
+    print(f"\nper-page time {last[0]} vs {first[0]} pilots: {growth:.2f}x "
+          "(1.00x = linear; below 1: fixed costs amortised)")
     hundred = next((r for r in rows if r[0] == 100), None)
     worst = min(pages / seconds for _, pages, seconds, _, _ in rows)
     print(f"goal >= 10 pages/s: {'met' if worst >= 10 else 'NOT met'} (slowest {worst:.1f} pages/s); "

@@ -34,7 +34,8 @@ def main() -> None:
         "baseline (Signalen)": measure(module.train_baseline(train, params), texts, n_single),
         "vragenrouter": measure(module.train(train, params), texts, n_single),
     }
-    print(f"{'':<22}{'p50 ms':>10}{'p99 ms':>10}{'batch items/s':>16}   ({n_single} single items, batch of {len(texts)})")
+    print(f"{'':<22}{'p50 ms':>10}{'p99 ms':>10}{'batch items/s':>16}   "
+          f"({n_single} single items, batch of {len(texts)})")
     for name, r in rows.items():
         print(f"{name:<22}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['batch_per_s']:>16.0f}")
     base, ours = rows["baseline (Signalen)"], rows["vragenrouter"]

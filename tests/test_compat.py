@@ -103,7 +103,6 @@ LEGACY_NAMES = [
     ("proeftuin", "wording"),
     ("proeftuin.cli", "cli"),
     ("proeftuin.cli", "main"),
-    ("proeftuin.cli_privacy", "os"),
     ("proeftuin.cli_privacy", "scrub"),
     ("proeftuin.data", "drop_empty"),
     ("proeftuin.data", "read_table"),

@@ -123,7 +123,8 @@ def test_landing_page_has_a_card_per_pilot_and_keeps_serving_past_broken_ones(ga
 
 
 def test_router_predict_api_routes_and_scrubs(gallery):
-    route, top, words, seen = predict(gallery, "De treinen van de NMBS rijden met vertraging. Mail me: an.peeters@telenet.be")
+    route, top, words, seen = predict(gallery,
+                                      "De treinen van de NMBS rijden met vertraging. Mail me: an.peeters@telenet.be")
     assert route.startswith(("Automatisch doorgestuurd naar:", "Naar een medewerker"))
     confidences = top["confidences"]
     assert len(confidences) == 3 and confidences[0]["confidence"] >= confidences[1]["confidence"]

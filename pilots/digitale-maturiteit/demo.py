@@ -9,19 +9,16 @@ import gradio as gr
 import pandas as pd
 
 from proeftuin.engines.survey import AREAS, ITEMS_PER_AREA, MIN_GROUP
+from proeftuin.models import native
 
 TITLE = "Digitale maturiteit"
 
 
-def _profiler(model):
-    return model.unwrap_python_model().profiler if hasattr(model, "unwrap_python_model") else model
-
-
 def build_demo(model) -> gr.Blocks:
-    profiler = _profiler(model)
+    profiler = native(model)
 
     def predict(*levels: float):
-        answers = {f"{area}_{j}": float(level) for area, level in zip(AREAS, levels)
+        answers = {f"{area}_{j}": float(level) for area, level in zip(AREAS, levels, strict=True)
                    for j in range(1, ITEMS_PER_AREA + 1)}
         row = profiler.predict(pd.DataFrame([answers])).iloc[0]
         scores = pd.DataFrame({"domein": [AREAS[a] for a in AREAS], "score (0-100)": [row[a] for a in AREAS]})

@@ -1,7 +1,8 @@
 """Digitale maturiteit: scores per DigComp 2.2 area, profiles by clustering, a training track per profile.
 
 Respondents are split into a part to find the profiles on and a part to measure them on (silhouette:
-how clearly a respondent the model did not see belongs to one profile). The baseline makes profiles from bands of the overall score, without clustering.
+how clearly a respondent the model did not see belongs to one profile).
+The baseline makes profiles from bands of the overall score, without clustering.
 """
 
 from __future__ import annotations
@@ -11,8 +12,14 @@ from pathlib import Path
 import pandas as pd
 
 from proeftuin.data import read_table
-from proeftuin.engines.survey import ITEMS, SurveyProfiler, check_answers, fit_profiles, profile_metrics
-from proeftuin.engines.survey import fit_level_bands
+from proeftuin.engines.survey import (
+    ITEMS,
+    SurveyProfiler,
+    check_answers,
+    fit_level_bands,
+    fit_profiles,
+    profile_metrics,
+)
 
 HERE = Path(__file__).parent
 

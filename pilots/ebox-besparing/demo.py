@@ -8,14 +8,11 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from proeftuin.errors import ProeftuinError
 from proeftuin.engines.scenario import TOTAL, adoption_forecast_figure, scenario_curve_figure
+from proeftuin.errors import ProeftuinError
+from proeftuin.models import native
 
 TITLE = "eBox-besparing"
-
-
-def _scenario(model):
-    return model.unwrap_python_model().scenario if hasattr(model, "unwrap_python_model") else model
 
 
 def _euro(value: float) -> str:
@@ -23,12 +20,12 @@ def _euro(value: float) -> str:
 
 
 def build_demo(model) -> gr.Blocks:
-    scenario = _scenario(model)
+    scenario = native(model)
     units = scenario.units
 
     def predict(activation_percent: float, *volumes: float):
         try:
-            chosen = {u.type: v for u, v in zip(units, volumes)}
+            chosen = {u.type: v for u, v in zip(units, volumes, strict=True)}
             savings = scenario.savings(chosen, float(activation_percent) / 100)
         except ProeftuinError as exc:
             return f"**{exc.message}** {exc.hint or ''}", None, None
@@ -44,7 +41,8 @@ def build_demo(model) -> gr.Blocks:
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\nVul de volumes per jaar in en kies de activatiegraad.")
         rate = gr.Slider(0, 100, value=round(scenario.activation * 100), step=1, label="Activatiegraad (%)")
-        inputs = [gr.Number(value=scenario.volumes.get(u.type, 0), minimum=0, label=f"{u.description} (aantal per jaar)")
+        inputs = [gr.Number(value=scenario.volumes.get(u.type, 0), minimum=0,
+                            label=f"{u.description} (aantal per jaar)")
                   for u in units]
         button = gr.Button("Bereken", variant="primary")
         summary = gr.Markdown()

@@ -2,7 +2,8 @@
 
 The calculation multiplies yearly volumes by unit savings (data/eenheden.csv); savings that need an
 activated recipient are scaled by the activation rate. The forecast fits a logistic growth curve to the
-monthly activation figures; the last `holdout_months` months are kept apart to measure it honestly. The baseline is a straight line through the same months.
+monthly activation figures; the last `holdout_months` months are kept apart to measure it honestly.
+The baseline is a straight line through the same months.
 """
 
 from __future__ import annotations
@@ -11,8 +12,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from proeftuin.engines.scenario import (
+    AdoptionCurve,
+    ScenarioModel,
+    forecast_metrics,
+    read_adoption,
+    read_units,
+    read_volumes,
+)
 from proeftuin.errors import DataError
-from proeftuin.engines.scenario import AdoptionCurve, ScenarioModel, forecast_metrics, read_adoption, read_units, read_volumes
 
 HERE = Path(__file__).parent
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from proeftuin.privacy import scrub_text
 from proeftuin.engines.retrieval import AI_NOTICE
+from proeftuin.models import native
+from proeftuin.privacy import scrub_text
 
 TITLE = "Kennisbank voor het contactcenter"
 MAX_CHARS = 2000
@@ -16,12 +17,8 @@ EXAMPLES = ["Hoe lang is mijn paspoort geldig?", "Kan ik bezwaar maken tegen de 
             "Wat moet ik doen als mijn identiteitskaart gestolen is?"]
 
 
-def _retriever(model):
-    return model.unwrap_python_model().retriever if hasattr(model, "unwrap_python_model") else model
-
-
 def build_demo(model) -> gr.Blocks:
-    retriever = _retriever(model)
+    retriever = native(model)
 
     def predict(question: str) -> str:
         question = scrub_text(str(question or "")[:MAX_CHARS])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from proeftuin.models import native
 from proeftuin.privacy import scrub_text
 
 EXAMPLES = [
@@ -26,7 +27,8 @@ def _clean(text: object) -> tuple[str, str]:
     printable = "".join(ch for ch in raw if ch.isprintable() or ch in "\n\t")
     note = ""
     if len(printable) > MAX_CHARS:
-        note = f" (Je tekst was {len(printable):,} tekens; alleen de eerste {MAX_CHARS:,} zijn gebruikt.)".replace(",", ".")
+        note = (f" (Je tekst was {len(printable):,} tekens; "
+                f"alleen de eerste {MAX_CHARS:,} zijn gebruikt.)").replace(",", ".")
         printable = printable[:MAX_CHARS]
     if raw and not printable.strip():
         note = " (De invoer bevatte geen leesbare tekst.)"
@@ -34,14 +36,14 @@ def _clean(text: object) -> tuple[str, str]:
 
 
 def build_demo(model) -> gr.Blocks:
-    router = model.unwrap_python_model().router if hasattr(model, "unwrap_python_model") else model
+    router = native(model)
 
     def predict(texts: list[str]) -> tuple[list, list, list, list]:
         cleaned = [_clean(t) for t in texts]
         seen = [scrub_text(text) if text.strip() else "" for text, _ in cleaned]
         table, reasons = router.route_with_reasons(seen)
         routes, tops, words = [], [], []
-        for (text, note), shown, (_, row), why in zip(cleaned, seen, table.iterrows(), reasons):
+        for (_text, note), shown, (_, row), why in zip(cleaned, seen, table.iterrows(), reasons, strict=True):
             if not shown.strip():
                 routes.append(EMPTY + note)
                 tops.append(None)

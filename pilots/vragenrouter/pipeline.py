@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import VotingClassifier
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.multiclass import OneVsRestClassifier
@@ -22,8 +22,8 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from proeftuin.data import drop_empty, read_table
-from proeftuin.errors import DataError
 from proeftuin.engines.textclf import TextRouter, duplicate_weights, emphasise_title, routing_metrics
+from proeftuin.errors import DataError
 
 HERE = Path(__file__).parent
 

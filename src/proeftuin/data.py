@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from proeftuin.errors import DataError
+from proeftuin.files import atomic_write
 
 
 def sniff_delimiter(sample: str) -> str:
@@ -66,10 +66,6 @@ def write_table_atomic(frame: pd.DataFrame, path: str | Path, delimiter: str = "
     path = Path(path)
     if not path.parent.is_dir():
         raise DataError(f"De map {path.parent} bestaat niet.", "Maak de map eerst aan of kies een ander pad.")
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        frame.to_csv(tmp, index=False, sep=delimiter, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(path, newline="") as handle:
+        frame.to_csv(handle, index=False, sep=delimiter)
     return path

@@ -40,7 +40,8 @@ ACCESSIBLE_CSS = """
 .gradio-container { --button-primary-background-fill: #1a4e8a; --button-primary-background-fill-hover: #12385f;
   --button-primary-text-color: #ffffff; --button-primary-text-color-hover: #ffffff;
   --button-primary-border-color: #1a4e8a; --button-primary-border-color-hover: #12385f; }
-button.primary, .primary.lg { background: #1a4e8a !important; color: #ffffff !important; border-color: #1a4e8a !important; }
+button.primary, .primary.lg { background: #1a4e8a !important; color: #ffffff !important;
+  border-color: #1a4e8a !important; }
 footer, footer a, footer button, .show-api, .show-api * { color: #1a202c !important; opacity: 1 !important; }
 """
 KIOSK_CSS = ACCESSIBLE_CSS + """
@@ -70,7 +71,8 @@ def _load_entry(pilot: Pilot, client, settings: Settings) -> GalleryEntry:
     entry = GalleryEntry(m.slug, m.title, m.question, owner, m.stage, m.metric.name, None, "no_model",
                          f"Nog geen model. Train er een met: proeftuin run {m.slug}")
     if client is None:
-        entry.status, entry.message = "error", "De MLflow-server is niet bereikbaar; modellen konden niet geladen worden."
+        entry.status, entry.message = (
+            "error", "De MLflow-server is niet bereikbaar; modellen konden niet geladen worden.")
         return entry
     version, entry.metric_value = tracking.champion_metric(client, m.slug, m.metric.name)
     if version is None:
@@ -164,10 +166,12 @@ class DemoGuard:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _reply(send, 413, f"De invoer is te groot (meer dan {self.max_bytes // 1024} kB). Maak je tekst korter.")
+            await _reply(send, 413,
+                         f"De invoer is te groot (meer dan {self.max_bytes // 1024} kB). Maak je tekst korter.")
             return
         if self.per_minute and self._limited((scope.get("client") or ("?", 0))[0]):
-            await _reply(send, 429, "Even geduld: je stuurde veel aanvragen kort na elkaar. Probeer het over een minuut opnieuw.")
+            await _reply(send, 429,
+                         "Even geduld: je stuurde veel aanvragen kort na elkaar. Probeer het over een minuut opnieuw.")
             return
         received = 0
 
@@ -247,7 +251,8 @@ STYLE = """
 body { font-family: system-ui, sans-serif; margin: 0; color: #1a202c; background: #f7fafc; }
 header, main { max-width: 1100px; margin: 0 auto; padding: 1rem 1.5rem; }
 h1 { font-size: 2rem; margin-bottom: .25rem; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 1rem; list-style: none; padding: 0; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 1rem;
+  list-style: none; padding: 0; }
 .card { background: #fff; border: 1px solid #cbd5e0; border-radius: 8px; padding: 1rem 1.25rem; }
 .card h2 { font-size: 1.3rem; margin: 0 0 .5rem; }
 .meta { color: #2d3748; font-size: .95rem; }
@@ -256,7 +261,8 @@ h1 { font-size: 2rem; margin-bottom: .25rem; }
 .status-error { border-left: 6px solid #c53030; }
 .status-no_model { border-left: 6px solid #b7791f; }
 .status-ready { border-left: 6px solid #2f855a; }
-a.button { display: inline-block; background: #1a4e8a; color: #fff; padding: .5rem 1rem; border-radius: 6px; text-decoration: none; }
+a.button { display: inline-block; background: #1a4e8a; color: #fff; padding: .5rem 1rem; border-radius: 6px;
+  text-decoration: none; }
 a.button:focus, a.button:hover { background: #12385f; outline: 3px solid #f6ad55; }
 code { background: #edf2f7; padding: .1rem .3rem; border-radius: 4px; }
 body.kiosk { font-size: 1.4rem; }
@@ -275,7 +281,8 @@ def _card(entry: GalleryEntry, link: bool = True) -> str:
     if entry.status == "ready" and link:
         parts.append(f'<p><a class="button" href="demo/{e(entry.slug)}/">Probeer de demo: {e(entry.title)}</a></p>')
     elif entry.status == "no_model":
-        parts.append(f"<p><strong>Nog geen model.</strong> Train er een met <code>proeftuin run {e(entry.slug)}</code>.</p>")
+        parts.append(f"<p><strong>Nog geen model.</strong> Train er een met "
+                     f"<code>proeftuin run {e(entry.slug)}</code>.</p>")
     elif entry.status == "error":
         parts.append(f'<p role="alert"><strong>Fout.</strong> {e(entry.message)}</p>')
     parts.append("</article>")

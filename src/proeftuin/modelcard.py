@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from proeftuin import wording
+from proeftuin.engines.registry import engine_for_model
 from proeftuin.pilot import Pilot
 
 
@@ -19,7 +20,7 @@ def model_card(pilot: Pilot, metrics: dict[str, float], params: dict[str, Any], 
         f"- Eigenaar: {m.owner}; deelnemers: {', '.join(m.participants) or '—'}",
         f"- Thema: {m.theme}; fase: {m.stage}; sjabloon: {m.template}",
         f"- Soort run: {'baseline (vergelijkingspunt)' if kind == 'baseline' else 'model'}",
-        f"- Model: `{type(getattr(model, 'estimator', model)).__name__}`",
+        f"- Model: `{engine_for_model(model).describe(model)}`",
         f"- AI-verordening: risicoklasse **{m.ai_act.risk_class}**: {m.ai_act.reasoning}",
         "",
         "## Menselijk toezicht",
@@ -44,7 +45,8 @@ def model_card(pilot: Pilot, metrics: dict[str, float], params: dict[str, Any], 
             lines += ["", f"Dat is {versus}{how}, verhouding {wording.ratio(main, metric.baseline)}."]
     lines += ["", "## Data", ""]
     for source in m.data:
-        personal = "bevat persoonsgegevens (worden eerst verwijderd)" if source.personal_data else "geen persoonsgegevens"
+        personal = ("bevat persoonsgegevens (worden eerst verwijderd)" if source.personal_data
+                    else "geen persoonsgegevens")
         lines.append(f"- `{source.path}`: {source.description} Licentie: {source.licence}; {personal}.")
     lines += ["", "## Beperkingen", "",
               "Een model maakt fouten. Gebruik de voorspelling als voorstel; bij twijfel beslist een medewerker."]

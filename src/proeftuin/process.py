@@ -1,4 +1,11 @@
-"""What `proeftuin up` started, so that nothing outlives it and a later `up` can clean up after a crash.
+"""Processes of the platform: starting, waiting for, stopping, and what `proeftuin up` started.
+
+The helpers every command and service shares live here, once: a port check (`ensure_port_free`), a free
+port, waiting until something answers (`wait_until`, `wait_for_url`), stopping a process or a process group
+(`stop_process`, `stop_group`), SIGTERM as Ctrl-C (`stop_on_sigterm`) and the MLflow server's command line
+(`mlflow_command`, `QUIET_MLFLOW`). Library code here raises; it does not print.
+
+What `proeftuin up` started, so that nothing outlives it and a later `up` can clean up after a crash:
 
 - Children stop on SIGINT and SIGTERM whatever the shell left them: a background job of a
   non-interactive shell (`proeftuin up &` in a script) starts with SIGINT and SIGQUIT ignored, and an
@@ -19,15 +26,128 @@ import ctypes
 import json
 import os
 import signal
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from proeftuin.errors import ProeftuinError
+from proeftuin.files import write_atomic
 
 PR_SET_PDEATHSIG = 1
 #: Programs of the platform (matched in a command line): the hub, its proxy, the services, the fork server.
 OUR_PROGRAMS = (b"jupyterhub", b"configurable-http-proxy", b"proeftuin.hub.proxy", b"proeftuin.hub.services",
                 b"proeftuin.hub.forkserver", b"jupyterhub_idle_culler", b"mlflow", b"uvicorn",
                 b"proeftuin.hub_proxy", b"proeftuin.hub_services", b"proeftuin.hub_forkserver")  # names before 0.15
+
+
+#: MLflow's server without calls home: no usage data from the server or its UI, no background job runner
+#: (online scoring, trace archival: unused here, seven worker processes and about 30 s of CPU at each start).
+QUIET_MLFLOW = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
+                "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+PORT_HINT = "Stop het programma dat de poort gebruikt, of kies een andere poort met --port."
+
+
+def ensure_port_free(host: str, port: int, what: str, hint: str = PORT_HINT) -> None:
+    """A Dutch error when something listens on host:port. A port left in TIME_WAIT by a previous run counts
+    as free (SO_REUSEADDR): the server we start next may take it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            raise ProeftuinError(f"Poort {port} op {host} is al in gebruik; {what} kan niet starten.", hint) from None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(ready: Callable[[], bool], timeout: float, interval: float = 0.3,
+               process: subprocess.Popen | None = None) -> bool:
+    """Call `ready` until it returns True (an OSError counts as not yet); False after `timeout` seconds, or
+    as soon as `process` (when given) has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return False
+        try:
+            if ready():
+                return True
+        except OSError:
+            pass
+        time.sleep(interval)
+    return False
+
+
+def answers(url: str, timeout: float = 2, headers: dict[str, str] | None = None) -> bool:
+    """True when `url` answers with a success status (an error status or no answer raises OSError)."""
+    import urllib.request  # here: the fork server imports this module and stays light
+
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 (our own http services)
+    with urllib.request.urlopen(request, timeout=timeout):  # noqa: S310
+        return True
+
+
+def wait_for_url(url: str, process: subprocess.Popen, timeout: float = 120.0, what: str = "De dienst") -> None:
+    """Poll `url` until it answers, failing early (with a message) when the process has stopped."""
+    if wait_until(lambda: answers(url), timeout, 0.3, process):
+        return
+    if process.poll() is not None:
+        raise ProeftuinError(f"{what} stopte meteen (code {process.returncode}).",
+                             "Bekijk de meldingen hierboven; controleer of de statusmap beschrijfbaar is.")
+    raise ProeftuinError(f"{what} antwoordt niet op {url} na {timeout:.0f} s.")
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 15, first: int = signal.SIGINT) -> None:
+    """`first` (Ctrl-C by default: a clean shutdown), then SIGTERM after `timeout` s, then SIGKILL after 10 s."""
+    if process.poll() is not None:
+        return
+    process.send_signal(first)
+    for then, wait in ((process.terminate, timeout), (process.kill, 10)):
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            then()
+
+
+def stop_group(process: subprocess.Popen, timeout: float = 5) -> None:
+    """SIGINT, SIGTERM, SIGKILL to the process group led by `process` (started with start_new_session),
+    each with `timeout` seconds to end, until no member is left."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=timeout)
+            os.killpg(process.pid, 0)  # the leader is gone: are the others?
+        except (subprocess.TimeoutExpired, ProcessLookupError):
+            continue
+
+
+def stop_on_sigterm() -> None:
+    """Let SIGTERM (systemd, `kill`, test teardown) run the same clean shutdown as Ctrl-C, and let Ctrl-C work
+    even when the shell started us with SIGINT ignored (a background job of a script: `proeftuin mlflow &`)."""
+
+    def handler(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def mlflow_command(backend_store_uri: str, host: str, port: int, workers: int, *options: str,
+                   python: str = sys.executable) -> list[str]:
+    """`mlflow server` on a store; `options` say where artifacts go and how it listens."""
+    return [python, "-m", "mlflow", "server", "--backend-store-uri", backend_store_uri, *options,
+            "--host", host, "--port", str(port), "--workers", str(workers)]
 
 
 @dataclass(frozen=True)
@@ -174,16 +294,8 @@ class UpRecord:
     def write(self, up: Proc, processes: list[Proc]) -> None:
         """Atomically (a new file, fsync'd, renamed over the old one), mode 0600."""
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"up": asdict(up), "processes": [asdict(p) for p in processes], "written": time.time()},
-                      handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
+        record = {"up": asdict(up), "processes": [asdict(p) for p in processes], "written": time.time()}
+        write_atomic(self.path, json.dumps(record, indent=1), mode=0o600, fsync=True)
 
     def remove(self) -> None:
         with contextlib.suppress(FileNotFoundError):

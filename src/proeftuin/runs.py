@@ -16,9 +16,9 @@ from sklearn.model_selection import train_test_split
 
 from proeftuin import tracking
 from proeftuin.data import frame_hash
-from proeftuin.engines.textclf import TextRouter
+from proeftuin.engines.registry import engine_for_model
 from proeftuin.errors import DataError, ProeftuinError
-from proeftuin.models import log_text_router
+from proeftuin.models import log_model
 from proeftuin.pilot import Pilot
 from proeftuin.privacy import scrub_frame
 from proeftuin.settings import Settings
@@ -110,9 +110,10 @@ def run_pilot(
         tracking.log_params(client, run_id, params)
         tracking.log_metrics_batch(client, run_id, metrics)
         label = LABEL if LABEL in data else None
-        tracking.log_dataset_profile(client, run_id, tracking.dataset_profile(data, label, TEXT if TEXT in data else None))
+        profile = tracking.dataset_profile(data, label, TEXT if TEXT in data else None)
+        tracking.log_dataset_profile(client, run_id, profile)
         with tempfile.TemporaryDirectory(prefix="proeftuin-") as tmp:
-            model_uri = _log_model(model, Path(tmp), test)
+            model_uri = log_model(model, Path(tmp), test)
         _log_evaluation_artifacts(client, run_id, pilot, model, test, metrics, params, kind)
     champion = False
     if not baseline:
@@ -120,68 +121,10 @@ def run_pilot(
     return RunResult(run_id=run_id, model_uri=model_uri, metrics=metrics, champion=champion, kind=kind)
 
 
-def _log_model(model: Any, workdir: Path, test: pd.DataFrame) -> str:
-    if isinstance(model, TextRouter):
-        return log_text_router(model, workdir, test[TEXT].head(2).tolist())
-    from proeftuin.engines.scenario import ScenarioModel
-    from proeftuin.engines.survey import SurveyProfiler
-    from proeftuin.models import log_json_model
-
-    if isinstance(model, ScenarioModel):
-        return log_json_model(model, workdir, "scenario.py")
-    if isinstance(model, SurveyProfiler):
-        return log_json_model(model, workdir, "survey.py")
-    from proeftuin.engines.retrieval import Retriever
-
-    if isinstance(model, Retriever):
-        from proeftuin.models import log_retriever
-
-        return log_retriever(model, workdir)
-    raise ProeftuinError(f"Geen manier bekend om een model van type {type(model).__name__} op te slaan.")
-
-
 def _log_evaluation_artifacts(client, run_id: str, pilot: Pilot, model: Any, test: pd.DataFrame,
                               metrics: dict[str, float], params: dict[str, Any], kind: str) -> None:
-    """Model card, confusion matrix and a (scrubbed) sample of predictions."""
+    """Model card, then the plots and tables of the model's engine (e.g. a confusion matrix)."""
     from proeftuin.modelcard import model_card
 
     client.log_text(run_id, model_card(pilot, metrics, params, kind, model), "model_card.md")
-    if isinstance(model, TextRouter) and LABEL in test:
-        from proeftuin.plots import confusion_matrix_figure
-
-        predictions = model.predict(test[[TEXT]])
-        labels = sorted(test[LABEL].unique())
-        fig = confusion_matrix_figure(test[LABEL].tolist(), predictions["label_1"].tolist(), labels)
-        client.log_figure(run_id, fig, "plots/confusion_matrix.png")
-        sample = pd.concat([test[[TEXT, LABEL]].head(20).reset_index(drop=True),
-                            predictions.head(20).reset_index(drop=True)], axis=1)
-        sample[TEXT] = sample[TEXT].str.slice(0, 500)
-        sample, _ = scrub_frame(sample, [TEXT])  # whatever the manifest says: samples are always scrubbed
-        client.log_text(run_id, sample.to_csv(index=False), "samples/predictions.csv")
-    _log_scenario_artifacts(client, run_id, model)
-    _log_survey_artifacts(client, run_id, model)
-
-
-def _log_scenario_artifacts(client, run_id: str, model: Any) -> None:
-    """What-if curve and adoption forecast of a scenario model, as plots and tables."""
-    from proeftuin.engines.scenario import ScenarioModel, adoption_forecast_figure, scenario_curve_figure
-
-    if not isinstance(model, ScenarioModel):
-        return
-
-    curve = model.curve()
-    client.log_figure(run_id, scenario_curve_figure(curve, model.activation), "plots/scenario_curve.png")
-    client.log_text(run_id, curve.to_csv(index=False), "scenario/curve.csv")
-    client.log_dict(run_id, model.savings(), "scenario/savings_default.json")
-    client.log_figure(run_id, adoption_forecast_figure(model), "plots/adoption_forecast.png")
-
-
-def _log_survey_artifacts(client, run_id: str, model: Any) -> None:
-    """Profile chart and the published aggregates (groups under the minimum size withheld)."""
-    from proeftuin.engines.survey import SurveyProfiler, profile_figure
-
-    if not isinstance(model, SurveyProfiler):
-        return
-    client.log_figure(run_id, profile_figure(model), "plots/profiles.png")
-    client.log_dict(run_id, {"profiles": model.names, "tracks": model.tracks}, "survey/profiles.json")
-    client.log_text(run_id, pd.DataFrame(model.aggregates).to_csv(index=False), "survey/aggregates.csv")
+    engine_for_model(model).log_artifacts(client, run_id, model, test)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import shutil
 import subprocess
 import time
 import urllib.error
@@ -107,9 +108,12 @@ def ensure_experiment(client: MlflowClient, pilot: Pilot, settings: Settings) ->
 
 
 def git_commit(folder: Path) -> str:
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
     try:
         out = subprocess.run(  # noqa: S603 (fixed argv)
-            ["git", "rev-parse", "--short=12", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=5
+            [git, "rev-parse", "--short=12", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=5
         )
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
@@ -132,7 +136,8 @@ def run_tags(pilot: Pilot, organisation: str, data_hash: str, kind: str, setting
     }
 
 
-def log_metrics_batch(client: MlflowClient, run_id: str, metrics: Mapping[str, float] | Iterable[tuple[str, float, int]]) -> int:
+def log_metrics_batch(client: MlflowClient, run_id: str,
+                      metrics: Mapping[str, float] | Iterable[tuple[str, float, int]]) -> int:
     """Log many metric values in as few requests as MLflow allows (1000 per call).
 
     Accepts a {name: value} mapping or (name, value, step) triples (e.g. a learning curve).
@@ -161,7 +166,8 @@ def log_params(client: MlflowClient, run_id: str, params: Mapping[str, Any]) -> 
         client.log_batch(run_id, params=entries[start:start + 100])
 
 
-def dataset_profile(frame: pd.DataFrame, label_column: str | None = None, text_column: str | None = None) -> dict[str, Any]:
+def dataset_profile(frame: pd.DataFrame, label_column: str | None = None,
+                    text_column: str | None = None) -> dict[str, Any]:
     """Rows, columns, missing values and label balance: what a reader checks before trusting a run.
 
     Holds no cell values except labels, so it is safe to log for data with personal data.
@@ -219,7 +225,8 @@ def is_better(candidate: float, current: float | None, greater_is_better: bool) 
     return candidate > current if greater_is_better else candidate < current
 
 
-def promote_if_better(client: MlflowClient, pilot: Pilot, run_id: str, model_uri: str, metrics: Mapping[str, float]) -> bool:
+def promote_if_better(client: MlflowClient, pilot: Pilot, run_id: str, model_uri: str,
+                      metrics: Mapping[str, float]) -> bool:
     """Register the run's model as `<slug>` and move the `champion` alias when it beats the current one."""
     metric = pilot.manifest.metric
     value = metrics.get(metric.name)

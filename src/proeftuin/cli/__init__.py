@@ -147,10 +147,34 @@ def list_pilots(as_json: bool) -> None:
 @click.option("--port", type=int, default=None, help="Poort (standaard uit proeftuin.yaml: 5000).")
 def mlflow(host: str | None, port: int | None) -> None:
     """Start de MLflow-trackingserver op de ingebouwde opslag (SQLite en bestanden in de statusmap)."""
-    from proeftuin.services import run_mlflow_server
+    import subprocess
+
+    from proeftuin.process import QUIET_MLFLOW, child_preexec, ensure_port_free, stop_on_sigterm, stop_process
+    from proeftuin.services import mlflow_server_command, wait_until_healthy
 
     settings = _settings()
-    sys.exit(run_mlflow_server(settings, host or settings.host, port or settings.ports.mlflow))
+    host, port = host or settings.host, port or settings.ports.mlflow
+    ensure_port_free(host, port, "MLflow")
+    settings.ensure_state_dir()
+    url = f"http://{host}:{port}"
+    # no usage data, no background job runner (as for the hub's MLflow); an administrator may still set them
+    env = {**QUIET_MLFLOW, **os.environ}
+    stop_on_sigterm()
+    # default signal actions (it stops on our SIGINT even when we inherited it ignored); dies with us
+    process = subprocess.Popen(mlflow_server_command(settings, host, port), env=env,  # noqa: S603 (fixed argv)
+                               preexec_fn=child_preexec)
+    try:
+        wait_until_healthy(url, process)
+        click.secho(f"MLflow draait op {url}", fg="green")
+        click.echo(f"Gebruik het in andere vensters met: export MLFLOW_TRACKING_URI={url}")
+        click.echo("Stoppen: Ctrl-C.")
+        code = process.wait()
+    except KeyboardInterrupt:
+        click.echo("\nMLflow wordt gestopt…")
+        code = 0
+    finally:
+        stop_process(process, timeout=15)
+    sys.exit(code)
 
 
 @cli.command()
@@ -159,7 +183,8 @@ def mlflow(host: str | None, port: int | None) -> None:
 @click.option("--param", "params", multiple=True, metavar="SLEUTEL=WAARDE", help="Overschrijf een parameter.")
 @click.option("--data", "data_path", type=click.Path(path_type=Path), default=None,
               help="Eigen CSV-bestand in plaats van de voorbeelddata van de pilot.")
-@click.option("--baseline", is_flag=True, help="Train de baseline van de pilot (vergelijkingspunt) in plaats van het model.")
+@click.option("--baseline", is_flag=True,
+              help="Train de baseline van de pilot (vergelijkingspunt) in plaats van het model.")
 @click.option("--json", "as_json", is_flag=True, help="Resultaat als JSON: run_id, model_uri, metrics, champion.")
 def run(slug: str, org: str | None, params: tuple[str, ...], data_path: Path | None, baseline: bool,
         as_json: bool) -> None:
@@ -198,9 +223,11 @@ def _load_for_scoring(settings: Settings, slug: str, model_uri: str | None):
 
 @cli.command()
 @click.argument("slug")
-@click.option("--data", "data_path", required=True, type=click.Path(path_type=Path), help="CSV met de kolommen van de pilot.")
+@click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
+              help="CSV met de kolommen van de pilot.")
 @click.option("--model", "model_uri", default=None, help="Model-URI (standaard models:/<pilot>@champion).")
-@click.option("--param", "params", multiple=True, metavar="SLEUTEL=WAARDE", help="Bv. text_column=... voor eigen kolomnamen.")
+@click.option("--param", "params", multiple=True, metavar="SLEUTEL=WAARDE",
+              help="Bv. text_column=... voor eigen kolomnamen.")
 @click.option("--json", "as_json", is_flag=True, help="Resultaat als JSON.")
 def evaluate(slug: str, data_path: Path, model_uri: str | None, params: tuple[str, ...], as_json: bool) -> None:
     """Meet hoe goed een model het doet op een eigen CSV-bestand met gekende antwoorden."""
@@ -231,25 +258,34 @@ def evaluate(slug: str, data_path: Path, model_uri: str | None, params: tuple[st
 def predict(slug: str, data_path: Path, output_path: Path, model_uri: str | None, params: tuple[str, ...]) -> None:
     """Stuur elke tekst door: top 3 diensten, hun kans en of het automatisch gaat of naar een mens."""
     from proeftuin.data import read_table, write_table_atomic
-    from proeftuin.engines.textclf import ROUTE_AUTO, ROUTE_SKIPPED, TEXT_FIELD
+    from proeftuin.engines.registry import engine_for_task
 
     settings = _settings()
+    engine = engine_for_task(_pilot(settings, slug).manifest.task)
+    if not engine.predicts_rows:  # before loading anything: the answer does not depend on the model
+        raise ProeftuinError(f"Pilot {slug} voorspelt geen rijen uit een CSV-bestand, dus `proeftuin predict` "
+                             "kan er niets mee.",
+                             engine.instead or f"Bekijk de pilot in de galerij (`proeftuin gallery`), of meet een "
+                             f"model met `proeftuin evaluate {slug}`.")
     pilot, uri, model = _load_for_scoring(settings, slug, model_uri)
     values = pilot.params(_parse_params(params))
-    column = str(values.get("text_column", TEXT_FIELD))
-    frame = read_table(data_path, [column])
-    texts = frame[[column]].rename(columns={column: TEXT_FIELD})
-    if pilot.manifest.personal_data:
-        from proeftuin.privacy import scrub_frame
+    column = engine.input_column
+    if column is None:
+        frame = read_table(data_path, [])
+        model_input = frame
+    else:
+        named = str(values.get(engine.column_parameter, column)) if engine.column_parameter else column
+        frame = read_table(data_path, [named])
+        model_input = frame[[named]].rename(columns={named: column})
+        if pilot.manifest.personal_data:
+            from proeftuin.privacy import scrub_frame
 
-        texts, _ = scrub_frame(texts, [TEXT_FIELD])
-    predictions = model.predict(texts)
-    result = frame.reset_index(drop=True).join(predictions)
+            model_input, _ = scrub_frame(model_input, [column])
+    predictions = model.predict(model_input)
+    echoed = [c for c in predictions.columns if c == column]  # the (scrubbed) input, already in the CSV
+    result = frame.reset_index(drop=True).join(predictions.drop(columns=echoed).reset_index(drop=True))
     write_table_atomic(result, output_path)
-    routes = predictions["route"].value_counts()
-    click.echo(f"{len(result)} rijen geschreven naar {output_path}: {routes.get(ROUTE_AUTO, 0)} automatisch, "
-               f"{len(result) - routes.get(ROUTE_AUTO, 0) - routes.get(ROUTE_SKIPPED, 0)} naar een medewerker, "
-               f"{routes.get(ROUTE_SKIPPED, 0)} lege teksten overgeslagen.")
+    click.echo(engine.summarise(predictions, output_path))
 
 
 @cli.command()

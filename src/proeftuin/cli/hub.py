@@ -28,4 +28,4 @@ def up(port: int | None, no_train: bool) -> None:
     if port is not None:
         hub = dataclasses.replace(hub, port=port)
     get_settings()  # fail early on a broken proeftuin.yaml
-    sys.exit(run_platform(hub, train=not no_train))
+    sys.exit(run_platform(hub, click.echo, train=not no_train))

@@ -5,15 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
-from proeftuin.data import sniff_delimiter
-from proeftuin.privacy import TAGS, default_scrubber
+from proeftuin.files import atomic_write
 
 
 class ScrubInputError(click.ClickException):
@@ -56,6 +53,9 @@ def scrub(input_path: Path, output_path: Path, columns: tuple[str, ...], report:
 
     Voorbeeld: proeftuin scrub --input meldingen.csv --output meldingen_anoniem.csv --column bericht --report
     """
+    from proeftuin.data import sniff_delimiter  # here: `proeftuin --help` does not load pandas
+    from proeftuin.privacy import TAGS, default_scrubber
+
     if not input_path.is_file():
         raise ScrubInputError(f"Invoerbestand '{input_path}' bestaat niet.")
     if output_path.resolve() == input_path.resolve():
@@ -93,22 +93,16 @@ def scrub(input_path: Path, output_path: Path, columns: tuple[str, ...], report:
                     for kind, n in result.counts.items():
                         counts[kind] += n
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{output_path.name}.", suffix=".tmp", dir=output_path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with atomic_write(output_path, newline="") as handle:  # a failure leaves no half file behind
             writer = csv.writer(handle, delimiter=delimiter, lineterminator="\r\n" if "\r\n" in text else "\n")
             writer.writerow(header)
             writer.writerows(body)
-        os.replace(tmp_name, output_path)
     except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
         raise ScrubInputError(
             f"Kon '{output_path}' niet schrijven ({exc.strerror or exc}). Er is niets half geschreven: "
             "het invoerbestand en een eerdere uitvoer zijn ongewijzigd. Maak ruimte vrij of kies een andere map."
         ) from exc
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
     if as_json:
         click.echo(json.dumps({"rows": len(body), "columns": list(columns), "counts": counts}, ensure_ascii=False))

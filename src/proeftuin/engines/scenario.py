@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from proeftuin.data import read_table
+from proeftuin.engines.registry import Engine, json_loader, save_json
 from proeftuin.errors import DataError
 from proeftuin.wording import euro, percent
 
@@ -257,3 +258,27 @@ def adoption_forecast_figure(model: ScenarioModel, observed: pd.DataFrame | None
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+# -- the engine (proeftuin.engines.registry) ------------------------------------------------------------------
+
+def _log_artifacts(client: Any, run_id: str, model: ScenarioModel, test: pd.DataFrame) -> None:
+    """What-if curve and adoption forecast, as plots and tables."""
+    curve = model.curve()
+    client.log_figure(run_id, scenario_curve_figure(curve, model.activation), "plots/scenario_curve.png")
+    client.log_text(run_id, curve.to_csv(index=False), "scenario/curve.csv")
+    client.log_dict(run_id, model.savings(), "scenario/savings_default.json")
+    client.log_figure(run_id, adoption_forecast_figure(model), "plots/adoption_forecast.png")
+
+
+ENGINE = Engine(
+    name="scenario",
+    task="scenario",
+    model_type=ScenarioModel,
+    save=save_json,
+    load=json_loader(ScenarioModel),
+    log_artifacts=_log_artifacts,
+    predicts_rows=False,
+    instead="Reken scenario's door in de demo van de pilot: start de galerij met `proeftuin gallery` en open de "
+            "pilot daar.",
+)

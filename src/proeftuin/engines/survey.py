@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from proeftuin.engines.registry import Engine, json_loader, save_json
 from proeftuin.errors import DataError
 
 AREAS = {
@@ -231,3 +233,28 @@ def profile_figure(model: SurveyProfiler):
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+# -- the engine (proeftuin.engines.registry) ------------------------------------------------------------------
+
+def _log_artifacts(client: Any, run_id: str, model: SurveyProfiler, test: pd.DataFrame) -> None:
+    """Profile chart and the published aggregates (groups under the minimum size withheld)."""
+    client.log_figure(run_id, profile_figure(model), "plots/profiles.png")
+    client.log_dict(run_id, {"profiles": model.names, "tracks": model.tracks}, "survey/profiles.json")
+    client.log_text(run_id, pd.DataFrame(model.aggregates).to_csv(index=False), "survey/aggregates.csv")
+
+
+def _summarise(predictions: pd.DataFrame, path: Path) -> str:
+    return f"{len(predictions)} rijen geschreven naar {path}: per respondent de scores, het profiel en het " \
+           "opleidingstraject."
+
+
+ENGINE = Engine(
+    name="survey",
+    task="clustering",
+    model_type=SurveyProfiler,
+    save=save_json,
+    load=json_loader(SurveyProfiler),
+    log_artifacts=_log_artifacts,
+    summarise=_summarise,
+)

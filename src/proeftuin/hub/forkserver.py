@@ -42,10 +42,9 @@ import sys
 import traceback
 from pathlib import Path
 
-from proeftuin.hub import (
-    limits as hub_limits,  #: Modules a single-user JupyterLab server imports while it starts (measured), imported once here.
-)
+from proeftuin.hub import limits as hub_limits
 
+#: Modules a single-user JupyterLab server imports while it starts (measured), imported once here.
 PRELOAD = (
     "jupyterhub.singleuser", "jupyterhub.singleuser.extension", "jupyterlab", "jupyterlab.labapp",
     "jupyter_server_terminals", "jupyter_server_terminals.app", "jupyter_server.serverapp", "jinja2.ext",

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
@@ -39,12 +38,16 @@ from proeftuin.process import (
     UpRecord,
     child_preexec,
     describe,
+    ensure_port_free,
     leftovers,
     marked_processes,
+    stop_on_sigterm,
+    stop_process,
     stop_processes,
     tree,
+    wait_for_url,
+    wait_until,
 )
-from proeftuin.services import wait_for_url
 
 Say = Callable[[str], None]
 
@@ -66,26 +69,17 @@ def ensure_proxy_installed(hub: HubContext, say: Say) -> None:
                              "Controleer package.json en de netwerktoegang tot de npm-registry.")
 
 
-def ensure_port_free(host: str, port: int, what: str) -> None:
-    """Like services.ensure_port_free, but a port left in TIME_WAIT by a previous run counts as free."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            raise ProeftuinError(
-                f"Poort {port} op {host} is al in gebruik; {what} kan niet starten.",
-                "Stop het programma dat de poort gebruikt (draait Proeftuin al?), of kies een andere poort "
-                "met --port of in proeftuin.yaml (hub.ports).") from None
+PORT_HINT = ("Stop het programma dat de poort gebruikt (draait Proeftuin al?), of kies een andere poort met "
+             "--port of in proeftuin.yaml (hub.ports).")
 
 
 def ensure_ports_free(hub: HubContext) -> None:
     ports = hub.settings.hub.ports
-    ensure_port_free(hub.settings.host, hub.port, "de hub")
+    ensure_port_free(hub.settings.host, hub.port, "de hub", PORT_HINT)
     for port, what in ((ports.api, "de hub-API"), (ports.proxy_api, "de proxy-API"),
                        (ports.mlflow, "de MLflow-dienst"), (ports.gallery, "de galerijdienst"),
                        (ports.docs, "de kennissite"), (hub.settings.ports.mlflow, "MLflow (training bij de start)")):
-        ensure_port_free("127.0.0.1", port, what)
+        ensure_port_free("127.0.0.1", port, what, PORT_HINT)
 
 
 def check_state(hub: HubContext) -> None:
@@ -107,24 +101,6 @@ def check_state(hub: HubContext) -> None:
     for path in (hub.hub_dir / "jupyterhub_cookie_secret", hub.admin_password_file):
         if path.exists() and path.is_file() and path.stat().st_size == 0:
             raise ProeftuinError(f"{path} is leeg.", f"Verwijder {path}; `proeftuin up` maakt een nieuw.")
-
-
-def _stop(process: subprocess.Popen, timeout: float = 60) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 def pilots_without_champion(hub: HubContext) -> list[str]:
@@ -190,22 +166,18 @@ def ensure_champions(hub: HubContext, say: Say, params: tuple[str, ...] = ()) ->
             metrics = json.loads(result.stdout).get("metrics", {})
             say(f"  {slug}: klaar ({', '.join(f'{k} {v:.3f}' for k, v in list(metrics.items())[:2])})")
     finally:
-        _stop(server, 30)
+        stop_process(server, 30)
         log.close()
     return missing
 
 
 def wait_for_socket(hub: HubContext, process: subprocess.Popen, timeout: float) -> None:
     """Until MLflow answers on its Unix socket (the hub starts it as a service)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if unix_http_status(hub.mlflow_socket, f"{SERVICE_PREFIX}/mlflow/health") == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise ProeftuinError(f"MLflow antwoordt niet op {hub.mlflow_socket} na {timeout:.0f} s.")
+    def healthy() -> bool:
+        return unix_http_status(hub.mlflow_socket, f"{SERVICE_PREFIX}/mlflow/health") == 200
+
+    if not wait_until(healthy, timeout, 0.5, process):
+        raise ProeftuinError(f"MLflow antwoordt niet op {hub.mlflow_socket} na {timeout:.0f} s.")
 
 
 def stop_user_processes(hub: HubContext) -> list[int]:
@@ -258,12 +230,7 @@ def start_fork_server(hub: HubContext, log) -> subprocess.Popen | None:
 
 
 def wait_for_fork_server(hub: HubContext, process: subprocess.Popen | None, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while process is not None and process.poll() is None and time.monotonic() < deadline:
-        if hub.fork_server_socket.exists():
-            return True
-        time.sleep(0.1)
-    return False
+    return process is not None and wait_until(hub.fork_server_socket.exists, timeout, 0.1, process)
 
 
 def up_record(hub: HubContext) -> UpRecord:
@@ -338,12 +305,12 @@ class Recorder:
         self.record.remove()
 
 
-def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> int:
-    """Start everything and wait for Ctrl-C; returns the hub's exit code."""
+def run_platform(hub: HubContext, say: Say, train: bool = True) -> int:
+    """Start everything and wait for Ctrl-C; returns the hub's exit code. `say` shows a line to the user (the
+    command passes click.echo): this module does not print."""
     # A background `up` (`proeftuin up &` in a script) starts with SIGINT ignored: restore it first, so Ctrl-C
     # or `kill -INT` stops it at every step; `kill` (SIGTERM) stops it as cleanly.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_sigterm()
     ensure_proxy_installed(hub, say)
     stop_leftovers(hub, say)
     ensure_ports_free(hub)
@@ -430,9 +397,9 @@ def run_platform(hub: HubContext, train: bool = True, say: Say = click.echo) -> 
         say("\nProeftuin wordt gestopt (notebooks, diensten, proxy)…")
         return 0
     finally:
-        _stop(process, 90)
+        stop_process(process, 90)
         if forks is not None:
-            _stop(forks, 10)
+            stop_process(forks, 10)
         recorder.sweep(hub)  # nothing of ours outlives `up`, also what missed the hub's stop
         hub_limits.release_platform(limits)  # whatever a server left behind; then the platform's cgroup
         log.close()

@@ -16,16 +16,20 @@ import os
 import sys
 from pathlib import Path
 
-from proeftuin.hub.context import ENV_SERVICE_HOME, SERVICE_PREFIX, HubContext, prepare_service_process
-from proeftuin.process import child_preexec, die_with_parent
+from proeftuin.hub.context import ENV_SERVICE_HOME, SERVICE_PREFIX, HubContext, start_service
+from proeftuin.process import (
+    QUIET_MLFLOW,
+    answers,
+    child_preexec,
+    mlflow_command,
+    stop_group,
+    wait_until,
+)
 from proeftuin.settings import Settings
 
 log = logging.getLogger("proeftuin.hub.services")
-#: MLflow's server without calls home: no usage data from the server or its UI (the UI asks the server,
-#: `/ajax-api/3.0/mlflow/ui-telemetry`, which then says "disabled"; the sign-on layer answers that itself
-#: too), no background job runner (online scoring, trace archival: unused here, seven worker processes).
-QUIET_MLFLOW = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
-                "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+# QUIET_MLFLOW: the UI asks the server for telemetry (`/ajax-api/3.0/mlflow/ui-telemetry`), which then says
+# "disabled"; the sign-on layer answers that itself too.
 
 
 def mlflow_backend_command(hub: HubContext, socket: Path | None, port: int | None = None,
@@ -34,17 +38,13 @@ def mlflow_backend_command(hub: HubContext, socket: Path | None, port: int | Non
     `socket`; `port` (loopback TCP) only for `up`'s training before the hub and any user server start."""
     settings: Settings = hub.settings
     listen = ["--uvicorn-opts", f"--uds {socket}"] if socket is not None else []
-    return [
-        str(hub.server_bin / "python"), "-m", "mlflow", "server", *listen,
-        "--backend-store-uri", settings.backend_store_uri,
+    return mlflow_command(
+        settings.backend_store_uri, "127.0.0.1", port or settings.ports.mlflow, workers, *listen,
         "--serve-artifacts",
         "--artifacts-destination", settings.mlflow.artifact_root or hub.mlflow_artifacts_dir.as_uri(),
         "--default-artifact-root", "mlflow-artifacts:/",
         "--static-prefix", f"{SERVICE_PREFIX}/mlflow",
-        "--host", "127.0.0.1",
-        "--port", str(port or settings.ports.mlflow),
-        "--workers", str(workers),
-    ]
+        python=str(hub.server_bin / "python"))
 
 
 def root_path_guard(guard):
@@ -77,19 +77,9 @@ def root_path_guard(guard):
 def _wait_for_mlflow(hub: HubContext, timeout: float = 180) -> None:
     """Both start together; the gallery loads the champions once, so it waits for MLflow first (through the
     hub, with its own token: the only way it reaches MLflow)."""
-    import time
-    import urllib.request
-
-    request = urllib.request.Request(f"{hub.mlflow_service_uri}/health",  # noqa: S310 (the hub on loopback)
-                                     headers={"Authorization": f"Bearer {os.environ.get('MLFLOW_TRACKING_TOKEN', '')}"})
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(request, timeout=3):  # noqa: S310
-                return
-        except OSError:
-            time.sleep(1)
-    log.warning("MLflow is not up after %.0f s; the gallery starts without models", timeout)
+    token = {"Authorization": f"Bearer {os.environ.get('MLFLOW_TRACKING_TOKEN', '')}"}
+    if not wait_until(lambda: answers(f"{hub.mlflow_service_uri}/health", 3, token), timeout, interval=1):
+        log.warning("MLflow is not up after %.0f s; the gallery starts without models", timeout)
 
 
 def _own_log(path: Path) -> None:
@@ -120,7 +110,6 @@ def run_gallery(hub: HubContext) -> None:
 def run_mlflow(hub: HubContext) -> int:
     """MLflow (a launcher plus its uvicorn server) as one process group: when any part dies, all of it
     goes, and the hub starts it again."""
-    import signal
     import subprocess
 
     env = {**os.environ, **QUIET_MLFLOW}
@@ -134,24 +123,11 @@ def run_mlflow(hub: HubContext) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                process.wait(timeout=5)
-                os.killpg(process.pid, 0)
-            except (subprocess.TimeoutExpired, ProcessLookupError):
-                continue
+        stop_group(process)
 
 
 def main(argv: list[str] | None = None) -> None:
-    prepare_service_process()
-    die_with_parent()  # the hub started us: when it goes (even by SIGKILL), so do we
-    logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
-    what = (argv or sys.argv[1:] or [""])[0]
-    hub = HubContext.for_service()
+    what, hub = start_service(argv)
     if what == "mlflow":
         sys.exit(run_mlflow(hub))
     elif what == "gallery":

@@ -18,13 +18,14 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from proeftuin.errors import ManifestError, ProeftuinError
+from proeftuin.pilot import lessons
 from proeftuin.schema import Strict
 
 MANIFEST = "pilot.yaml"
 PIPELINE = "pipeline.py"
 REQUIRED_FILES = (MANIFEST, PIPELINE, "demo.py", "LESSONS.md", "notebook.ipynb")
 PIPELINE_FUNCTIONS = ("load_data", "train", "evaluate")
-LESSONS_HEADINGS = ("## Wat we probeerden", "## Wat werkte", "## Wat niet werkte", "## Volgende stap")
+LESSONS_HEADINGS = lessons.REQUIRED_HEADINGS
 
 Theme = Literal[
     "regiowerking",
@@ -258,8 +259,7 @@ def load_pilot(folder: Path, known_organisations: set[str] | None = None) -> Pil
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
     if missing:
         raise ManifestError(str(folder), [f"bestand ontbreekt: {name}" for name in missing])
-    lessons = (folder / "LESSONS.md").read_text(encoding="utf-8", errors="replace")
-    absent = [h for h in LESSONS_HEADINGS if h not in lessons]
+    absent = lessons.missing_headings(lessons.read_text(folder / lessons.LESSONS), LESSONS_HEADINGS)
     if absent:
         raise ManifestError(str(folder / "LESSONS.md"), [f"kop ontbreekt: '{h}'" for h in absent])
     return Pilot(path=folder, manifest=load_manifest(folder / MANIFEST, known_organisations))

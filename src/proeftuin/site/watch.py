@@ -131,7 +131,7 @@ def _stamp(path: Path) -> list[Any] | None:
 def pilots_fingerprint(pilots_dir: Path) -> dict[str, Any]:
     """Per pilot folder: its own stamp (files added or removed), its manifest's and its LESSONS.md's."""
     from proeftuin.pilot import MANIFEST
-    from proeftuin.site import LESSONS
+    from proeftuin.site.collect import LESSONS
 
     if not pilots_dir.is_dir():
         return {}
@@ -221,7 +221,7 @@ def build_atomically(settings: Settings, site_root: Path, builder: Callable[[Set
 
     On any error the fresh folder is removed and the served site is untouched. `reject_without_results`:
     refuse a build made while MLflow was unreachable (the served site has results: keep those)."""
-    from proeftuin.site import build_context, build_site
+    from proeftuin.site.build import build_context, build_site
 
     site_root.mkdir(mode=0o700, parents=True, exist_ok=True)
     target = site_root / f"{BUILD_PREFIX}{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{threading.get_ident() % 10000}"
@@ -294,7 +294,7 @@ class Watcher:
             if self.built is None and not served_dir(self.site_root).exists():
                 self.set_status(f"De kennissite kon niet gebouwd worden: {exc}. Een nieuwe poging volgt.")
             return reason
-        from proeftuin.site import build_context
+        from proeftuin.site.build import build_context
 
         self.built, self.failures, self.retry_at, self.builds = current, 0, 0.0, self.builds + 1
         self.has_results = current.mlflow is not None and not build_context["tracking_note"]
