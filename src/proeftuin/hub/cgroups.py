@@ -1,13 +1,7 @@
 """The cgroup backends of `proeftuin.hub.limits`: what this process sees, one cgroup's files, and the
 platform's group made in a cgroup v2 or v1 hierarchy.
 
-- **cgroup2**: a cgroup v2 subtree we may write (root, or a systemd service with `Delegate=yes`) whose
-  `cgroup.controllers` offers `memory` and `cpu`. Per server: `memory.max`, `memory.swap.max = 0`,
-  `cpu.max`. v2 forbids processes in a cgroup that hands controllers to its children, so when the cgroup
-  `up` runs in holds only `up` itself, `up` first moves into a leaf `<group>-hub` next to `<group>`.
-- **cgroup1**: the cgroup v1 `memory` (and `cpu`) controllers. Per server: `memory.limit_in_bytes` and
-  `memory.memsw.limit_in_bytes` (no swap beyond the limit, when the kernel accounts swap),
-  `cpu.cfs_quota_us` / `cpu.cfs_period_us`.
+What each mechanism writes per server (cgroup2, cgroup1) is described in `proeftuin.hub.limits`.
 
 A `Cgroup` is one directory (v2) or one per v1 hierarchy (memory first, then cpu); `Machine` finds the
 cgroups this process is in (from /proc/self/cgroup and /proc/self/mountinfo). Which mechanism a platform
