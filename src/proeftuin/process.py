@@ -330,13 +330,11 @@ def stop_processes(procs: list[Proc], grace: float = 15) -> list[Proc]:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(proc.pid, sig)
 
+    def all_gone() -> bool:
+        return not any(alive(p) for p in procs)
+
     signal_all(signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(alive(p) for p in procs):
-        time.sleep(0.2)
-    if any(alive(p) for p in procs):
+    if not wait_until(all_gone, grace, 0.2):
         signal_all(signal.SIGKILL)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(alive(p) for p in procs):
-            time.sleep(0.1)
+        wait_until(all_gone, 5, 0.1)
     return [p for p in procs if alive(p)]

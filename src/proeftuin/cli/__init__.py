@@ -215,10 +215,9 @@ def _load_for_scoring(settings: Settings, slug: str, model_uri: str | None):
     from proeftuin import tracking
     from proeftuin.models import load_model
 
-    pilot = _pilot(settings, slug)
     tracking.connect(settings)
     uri = model_uri or f"models:/{slug}@{tracking.CHAMPION_ALIAS}"
-    return pilot, uri, load_model(uri)
+    return uri, load_model(uri)
 
 
 @cli.command()
@@ -234,7 +233,8 @@ def evaluate(slug: str, data_path: Path, model_uri: str | None, params: tuple[st
     from proeftuin.runs import load_pilot_data
 
     settings = _settings()
-    pilot, uri, model = _load_for_scoring(settings, slug, model_uri)
+    pilot = _pilot(settings, slug)
+    uri, model = _load_for_scoring(settings, slug, model_uri)
     values = pilot.params(_parse_params(params))
     values["data_path"] = str(data_path)
     data = load_pilot_data(pilot, values)
@@ -261,13 +261,14 @@ def predict(slug: str, data_path: Path, output_path: Path, model_uri: str | None
     from proeftuin.engines.registry import engine_for_task
 
     settings = _settings()
-    engine = engine_for_task(_pilot(settings, slug).manifest.task)
+    pilot = _pilot(settings, slug)
+    engine = engine_for_task(pilot.manifest.task)
     if not engine.predicts_rows:  # before loading anything: the answer does not depend on the model
         raise ProeftuinError(f"Pilot {slug} voorspelt geen rijen uit een CSV-bestand, dus `proeftuin predict` "
                              "kan er niets mee.",
                              engine.instead or f"Bekijk de pilot in de galerij (`proeftuin gallery`), of meet een "
                              f"model met `proeftuin evaluate {slug}`.")
-    pilot, uri, model = _load_for_scoring(settings, slug, model_uri)
+    _, model = _load_for_scoring(settings, slug, model_uri)
     values = pilot.params(_parse_params(params))
     column = engine.input_column
     if column is None:
