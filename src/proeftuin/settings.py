@@ -31,6 +31,8 @@ class Organisation(Strict):
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str
     kind: OrganisationKind
+    contact: str | None = Field(None, description="A general contact address (e-mail or https://...) for the "
+                                "public register; never a person's own address.")
 
 
 class Ports(Strict):

@@ -14,6 +14,9 @@ TAG_KIND = "proeftuin.kind"  # "model" or "baseline"
 TAG_PILOT = "proeftuin.pilot"
 TAG_THEME = "proeftuin.theme"
 TAG_CHAMPION_VERSION = "proeftuin.champion_version"
+#: On experiments: the pilot's lifecycle stage, and `proeftuin.stage.<n>` each step of it (JSON: who, when, why,
+#: evidence), set by `proeftuin promote`.
+TAG_STAGE = "proeftuin.stage"
 PROTECTED_TAGS = frozenset({TAG_OWNER, TAG_ORGS})
 #: The registered model version that serves a pilot (`models:/<pilot>@champion`).
 CHAMPION_ALIAS = "champion"

@@ -255,6 +255,7 @@ class RunRow:
     start_time: int
     metrics: dict[str, float]
     pilot: str = ""  # the experiment (pilot slug) the run belongs to
+    data_hash: str = ""  # the hash of the data it was trained and tested on (runs on the same data compare)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -295,7 +296,7 @@ def compare_runs(client: MlflowClient, experiment_id: str | Sequence[str], metri
                 names[experiment] = client.get_experiment(experiment).name
             rows.append(RunRow(run.info.run_id, tags.get(TAG_ORG, "?"), tags.get(TAG_USER, "?"),
                                tags.get(TAG_KIND, "model"), run.info.start_time or 0, dict(run.data.metrics),
-                               names[experiment]))
+                               names[experiment], tags.get(TAG_DATA_HASH, "")))
         token = page.token
         if not token:
             break

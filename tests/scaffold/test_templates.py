@@ -161,9 +161,9 @@ def test_update_keeps_your_edits_and_brings_the_template_change(run_cli, own_tem
     assert run_cli.json("update", "proef")["merged"] == []  # fresh from the template: nothing to do
     fresh = run_cli.json("run", "proef")["metrics"]
 
-    # Kortrijk edits by hand: its own number format in the demo, a later stage and a parameter in the manifest.
+    # Kortrijk edits by hand: its own number format in the demo and a parameter in the manifest; and promotes it.
     _replace(folder / "demo.py", "def _euro(value: float) -> str:", "def _euro(value: float) -> str:  # Kortrijk")
-    _replace(folder / "pilot.yaml", "stage: idee", "stage: experiment")
+    run_cli("promote", "proef", "--reason", "klaar voor de eerste runs")
     _replace(folder / "pilot.yaml", "  forecast_horizon: 24", "  forecast_horizon: 36")
     notebook = nbformat.read(folder / "notebook.ipynb", as_version=4)  # as Jupyter saves a run notebook
     code = next(cell for cell in notebook.cells if cell.cell_type == "code")
@@ -192,6 +192,7 @@ def test_update_keeps_your_edits_and_brings_the_template_change(run_cli, own_tem
     assert "def _euro(value: float) -> str:  # Kortrijk" in demo and "(template v2)" in demo
     manifest = yaml.safe_load((folder / "pilot.yaml").read_text(encoding="utf-8"))
     assert manifest["stage"] == "experiment" and manifest["parameters"]["forecast_horizon"] == 36
+    assert [change["stage"] for change in manifest["history"]] == ["experiment"]  # the lifecycle is the pilot's own
     assert manifest["parameters"]["rounding"] == 2
     notebook = nbformat.read(folder / "notebook.ipynb", as_version=4)
     assert notebook.cells[0].source.startswith("# Scenario: verkennen (versie 2)")

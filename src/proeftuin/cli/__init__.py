@@ -89,11 +89,15 @@ def cli() -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Resultaat als JSON.")
 def validate(as_json: bool) -> None:
-    """Controleer alle pilots streng (manifest, bestanden, pipeline.py). Stopt bij de eerste fout."""
+    """Controleer alle pilots streng (manifest, bestanden, pipeline.py, fase en geschiedenis, AI-Act-profiel).
+    Stopt bij de eerste fout."""
+    from proeftuin.governance.lifecycle import check_consistent
     from proeftuin.pilot import discover_pilots
 
     settings = _settings()
     pilots = discover_pilots(settings.pilots_dir, _org_slugs(settings), strict=True, import_pipelines=True)
+    for pilot in pilots:
+        check_consistent(pilot)
     if as_json:
         _emit_json({"valid": [p.slug for p in pilots]})
         return
@@ -420,6 +424,7 @@ def feedback_export(output_path: Path) -> None:
 
 def _register_optional_commands() -> None:
     from proeftuin.cli.docs import docs
+    from proeftuin.cli.governance import ai_act, fria, promote, register_group, status
     from proeftuin.cli.hub import up
     from proeftuin.cli.ideas import idea
     from proeftuin.cli.privacy import scrub
@@ -432,6 +437,8 @@ def _register_optional_commands() -> None:
     cli.add_command(docs)
     cli.add_command(up)
     cli.add_command(idea)
+    for command in (promote, ai_act, fria, register_group, status):
+        cli.add_command(command)
 
 
 _register_optional_commands()

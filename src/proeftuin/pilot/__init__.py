@@ -36,7 +36,7 @@ Theme = Literal[
     "infrastructuur",
     "artificiële intelligentie",
 ]
-Stage = Literal["idee", "experiment", "pilot", "opschalen"]
+Stage = Literal["idee", "experiment", "pilot", "opschalen", "gestopt"]
 RiskClass = Literal["minimaal", "beperkt", "hoog", "onaanvaardbaar"]
 ParamValue = bool | int | float | str
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
@@ -64,9 +64,81 @@ class HumanOversight(Strict):
     )
 
 
+class AiActStep(Strict):
+    """One answered question of the AI-Act decision: what was asked, the answer, and the article it rests on."""
+
+    question: str
+    answer: str
+    article: str
+
+
+class AiActProfile(Strict):
+    """The outcome of `proeftuin ai-act`, in the vocabulary of the Dutch decision aid and Algoritmekader."""
+
+    answers: dict[str, str | list[str]]
+    type: str
+    role: str
+    risk_group: str
+    annex_iii_area: str | None = None
+    transparency: list[str] = []
+    open_source: bool = False
+    impactful: bool = False
+    publication_category: str
+    steps: list[AiActStep] = []
+    decided_by: str = ""
+    decided_at: str = ""
+
+
 class AiAct(Strict):
     risk_class: RiskClass
     reasoning: str = Field(min_length=10)
+    profile: AiActProfile | None = None
+
+
+class StageChange(Strict):
+    """One step of the lifecycle, recorded by `proeftuin promote`: who, when, why, on which evidence."""
+
+    stage: Stage
+    previous: Stage
+    at: str
+    by: str
+    organisation: str
+    reason: str = ""
+    evidence: dict[str, str] = {}
+
+
+class Dpia(Strict):
+    """The data-protection impact assessment (GDPR Art. 35): done (link or file), or why it is not needed."""
+
+    status: Literal["gedaan", "niet nodig"]
+    link: str | None = None
+    file: str | None = Field(None, description="Path relative to the pilot folder.")
+    reasoning: str = ""
+
+
+class Fria(Strict):
+    """The fundamental-rights impact assessment of Art. 27 AI Act, filled by `proeftuin fria`."""
+
+    processes: str = Field(min_length=20)
+    period_and_frequency: str = Field(min_length=10)
+    affected_groups: str = Field(min_length=10)
+    risks: str = Field(min_length=20)
+    oversight: str = Field(min_length=20)
+    mitigation: str = Field(min_length=20)
+    completed_by: str = ""
+    completed_at: str = ""
+
+
+class RegisterInfo(Strict):
+    """What the algorithm register asks and only the organisation can say (the rest comes from the facts)."""
+
+    considerations: str | None = None
+    risk_management: str | None = None
+    legal_basis: str | None = None
+    legal_basis_link: str | None = None
+    link: str | None = None
+    source_code_link: str | None = None
+    supplier: str | None = None
 
 
 class Manifest(Strict):
@@ -89,6 +161,14 @@ class Manifest(Strict):
     restrictions: list[str] = Field(
         [], description="What the pilot must never be used for (Dutch), e.g. decisions about individual employees."
     )
+    history: list[StageChange] = Field([], description="The lifecycle so far, written by `proeftuin promote`.")
+    dpia: Dpia | None = None
+    fria: Fria | None = None
+    duties: dict[str, str] = Field(
+        {}, description="How each duty that follows from the AI-Act profile is met (duty id -> Dutch text)."
+    )
+    publication: RegisterInfo = Field(RegisterInfo(), alias="register",
+                                      description="`register:` in pilot.yaml (the name pydantic keeps for itself).")
 
     @field_validator("participants")
     @classmethod

@@ -87,6 +87,7 @@ TAGS: dict[str, str] = {
 }
 
 # When two findings overlap, the type listed first wins (validated identifiers before guesses).
+SCRUB_PASSES = 3  # `Scrubber.scrub` looks again after replacing, until it finds nothing new or this many passes
 PRIORITY = ["email", "iban", "rijksregisternummer", "telefoon", "nummerplaat", "adres", "naam"]
 
 
@@ -142,14 +143,24 @@ class Scrubber:
         return _merge_addresses(text, taken)
 
     def scrub(self, text: str) -> ScrubResult:
+        """Replace every finding by its tag, then look again: a tag changes the context a name is read in
+        ("de schenkers [NAAM] en zijn vrouw [NAAM] van Peter Paul Rubens" shows a name the first pass missed).
+        At most SCRUB_PASSES passes; the findings of a later pass are positions in the text of the pass before."""
+        every: list[tuple[str, int, int]] = []
         findings = self.find(text)
-        parts, pos = [], 0
-        for kind, start, end in findings:
-            parts.append(text[pos:start])
-            parts.append(TAGS[kind])
-            pos = end
-        parts.append(text[pos:])
-        return ScrubResult("".join(parts), findings)
+        for done in range(1, SCRUB_PASSES + 1):
+            if not findings:
+                break
+            parts, pos = [], 0
+            for kind, start, end in findings:
+                parts.append(text[pos:start])
+                parts.append(TAGS[kind])
+                pos = end
+            parts.append(text[pos:])
+            text = "".join(parts)
+            every += findings
+            findings = self.find(text) if done < SCRUB_PASSES else []
+        return ScrubResult(text, every)
 
 
 @functools.lru_cache(maxsize=1)

@@ -66,14 +66,20 @@ def _check_new_slug(settings: Settings, slug: str) -> None:
                              "Kies een andere naam met --slug; de bestaande pilot blijft ongewijzigd.")
 
 
-def _tidy_manifest(path: Path, **changes: Any) -> None:
-    """Rewrite pilot.yaml readable (plain UTF-8, field order kept), with `changes` applied."""
-    path.write_text(_dump_manifest(path.read_text(encoding="utf-8"), **changes), encoding="utf-8")
+def _tidy_manifest(path: Path, drop: tuple[str, ...] = (), **changes: Any) -> None:
+    """Rewrite pilot.yaml readable (plain UTF-8, field order kept), with `changes` applied and `drop` removed."""
+    path.write_text(_dump_manifest(path.read_text(encoding="utf-8"), drop, **changes), encoding="utf-8")
 
 
-def _dump_manifest(content: str, **changes: Any) -> str:
+#: What a fork does not inherit: its own lifecycle, and the assessments and duties of the organisation that did them.
+NOT_INHERITED = ("history", "dpia", "fria", "duties")
+
+
+def _dump_manifest(content: str, drop: tuple[str, ...] = (), **changes: Any) -> str:
     manifest = yaml.safe_load(content)
     manifest.update(changes)
+    for key in drop:
+        manifest.pop(key, None)
     return yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False, width=110)
 
 
@@ -200,8 +206,8 @@ def fork(settings: Settings, source_slug: str, org: str, slug: str | None = None
     with tempfile.TemporaryDirectory(prefix="proeftuin-fork-") as tmp:
         built = Path(tmp) / slug
         shutil.copytree(source.path, built, ignore=IGNORE)
-        _tidy_manifest(built / MANIFEST, slug=slug, title=title, owner=org, participants=[], stage="idee",
-                       forked_from=source.slug)
+        _tidy_manifest(built / MANIFEST, NOT_INHERITED, slug=slug, title=title, owner=org, participants=[],
+                       stage="idee", forked_from=source.slug)
         answers_path = built / ANSWERS_FILE
         if answers_path.is_file():
             answers = yaml.safe_load(answers_path.read_text(encoding="utf-8")) or {}

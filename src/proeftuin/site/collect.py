@@ -70,6 +70,7 @@ class PilotEntry:
     lessons: str | None = None
     lessons_mtime: float = 0.0
     results: Results = field(default_factory=Results)
+    facts: Any = None  # proeftuin.governance.register.Facts for the register record; None without MLflow
 
     @property
     def slug(self) -> str:
@@ -171,6 +172,7 @@ def _attach_results(data: SiteData) -> None:
             for entry in data.pilots:
                 if entry.manifest is not None:
                     entry.results = _results(client, entry.manifest, Path(scratch))
+                    entry.facts = _facts(client, entry)
     for entry in data.pilots:
         if data.tracking_note:
             entry.results = Results(unavailable=data.tracking_note)
@@ -219,6 +221,19 @@ def _results(client: Any, manifest: Manifest, scratch: Path) -> Results:
         log.info("Resultaten van %s niet beschikbaar: %s", manifest.slug, exc)
         first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
         return Results(unavailable=f"MLflow gaf een fout bij het ophalen: {first_line}")
+
+
+def _facts(client: Any, entry: PilotEntry) -> Any:
+    """What the register record takes from MLflow, read as `proeftuin register export` reads it."""
+    from mlflow.exceptions import MlflowException
+
+    from proeftuin.governance.register import facts_from_mlflow
+
+    try:
+        return facts_from_mlflow(client, Pilot(entry.path, entry.manifest))
+    except MlflowException as exc:
+        log.warning("Gegevens voor het registerrecord van '%s' niet leesbaar: %s", entry.slug, exc.message)
+        return None
 
 
 def _champion_plots(client: Any, run_id: str, scratch: Path) -> dict[str, bytes]:

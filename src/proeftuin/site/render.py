@@ -16,6 +16,7 @@ from urllib.parse import quote
 from proeftuin import wording
 from proeftuin.pilot import LESSONS_HEADINGS, Manifest, Theme
 from proeftuin.pilot import lessons as lessons_md
+from proeftuin.site import accountability
 from proeftuin.site.collect import LESSONS, OVERVIEW_DIR, PILOTS_DIR, PLOTS, PilotEntry, SiteData
 from proeftuin.site.sanitise import attr, safe_markdown, text
 from proeftuin.text import anchor
@@ -35,6 +36,7 @@ STAGES: dict[str, str] = {
     "experiment": "Een eerste model op (oefen)data: werkt het idee, en hoe goed?",
     "pilot": "Medewerkers gebruiken het in hun echte werk, onder toezicht, in één of enkele organisaties.",
     "opschalen": "Het werkt: meer organisaties nemen het over, met afspraken over beheer.",
+    "gestopt": "Bewust gestopt, met een reden. Wat de pilot leerde, blijft staan voor wie iets gelijkaardigs wil.",
 }
 RISK_CLASSES = {
     "minimaal": "minimaal risico: geen extra verplichtingen, wel AI-geletterdheid en goede praktijk",
@@ -49,15 +51,18 @@ IDEAS_PAGE = "ideeen.md"  # under OVERVIEW_DIR; each idea has the anchor idee-<i
 def render_pages(data: SiteData) -> dict[str, str | bytes]:
     """Every generated page (Markdown) and image (PNG bytes), keyed by its path in the site."""
     pages: dict[str, str | bytes] = {f"{PILOTS_DIR}/index.md": pilots_index(data)}
+    records = {entry.slug: accountability.records(entry, data) for entry in data.pilots}
     for entry in data.pilots:
-        pages[entry.page] = pilot_page(entry, data)
+        pages[entry.page] = pilot_page(entry, data, records[entry.slug])
         for name, content in entry.results.plots.items():
             pages[f"{PILOTS_DIR}/{entry.folder}/{name}"] = content
+        pages.update(accountability.record_files(entry, records[entry.slug]))
     pages[f"{OVERVIEW_DIR}/themas.md"] = themes_page(data)
     pages[f"{OVERVIEW_DIR}/organisaties.md"] = organisations_page(data)
     pages[f"{OVERVIEW_DIR}/fasen.md"] = stages_page(data)
     pages[f"{OVERVIEW_DIR}/lessen.md"] = lessons_page(data)
     pages[f"{OVERVIEW_DIR}/{IDEAS_PAGE}"] = ideas_page(data)
+    pages[f"{OVERVIEW_DIR}/{accountability.REGISTER_PAGE}"] = accountability.register_page(data, records)
     return pages
 
 
@@ -130,7 +135,7 @@ def _front_matter(title: str) -> list[str]:
     return ["---", f"title: {json.dumps(attr(title))}", "---", ""]
 
 
-def pilot_page(entry: PilotEntry, data: SiteData) -> str:
+def pilot_page(entry: PilotEntry, data: SiteData, found: list[accountability.Record] | None = None) -> str:
     lines = [*_front_matter(entry.title), f"# {text(entry.title)}", "", "[← Alle pilots](index.md)", ""]
     if entry.broken:
         lines += _problems_block(entry)
@@ -147,7 +152,8 @@ def pilot_page(entry: PilotEntry, data: SiteData) -> str:
               f"| Fase | [{text(m.stage)}](../{OVERVIEW_DIR}/fasen.md#{anchor(m.stage)}) |",
               f"| Sjabloon | {text(m.template)} |",
               f"| Persoonsgegevens | {personal} |",
-              f"| Risicoklasse AI-verordening | {text(m.ai_act.risk_class)} |"]
+              f"| Risicoklasse AI-verordening | [{text(RISK_CLASSES.get(m.ai_act.risk_class, m.ai_act.risk_class))}]"
+              "(#verantwoording) |"]
     if m.forked_from:
         source = data.by_slug(m.forked_from)
         origin = (f"{_link(source)} ({text(data.org_name(source.manifest.owner))})" if source else
@@ -167,15 +173,11 @@ def pilot_page(entry: PilotEntry, data: SiteData) -> str:
         default = m.parameters.get(name)
         shown = number(default) if isinstance(default, float) else default
         lines += [f"De drempel staat in de parameter <code>{text(name)}</code> (standaard {text(shown)}).", ""]
-    risk = RISK_CLASSES.get(m.ai_act.risk_class, m.ai_act.risk_class)
-    lines += ["## AI-verordening", "", f"**Risicoklasse:** {text(risk)}.", "",
-              f"**Waarom:** {text(m.ai_act.reasoning)}", "",
-              "Iedereen die met dit systeem werkt, moet weten wat het kan en niet kan "
-              "(de plicht tot AI-geletterdheid, zie [AI-geletterdheid](../ai-geletterdheid.md)).", ""]
     lines += _results_section(entry, m, data)
     lines += _family_section(entry, m, data)
     lines += _lessons_section(entry)
     lines += _reuse_section(entry, m, data)
+    lines += accountability.section(entry, m, data, found if found is not None else accountability.records(entry, data))
     return "\n".join(lines) + "\n"
 
 
@@ -334,7 +336,8 @@ def themes_page(data: SiteData) -> str:
 
 def stages_page(data: SiteData) -> str:
     lines = ["# Pilots per fase", "",
-             "Een pilot groeit in vier fasen: van idee over experiment en pilot naar opschalen.", ""]
+             "Een pilot groeit in vier fasen: van idee over experiment en pilot naar opschalen. Een pilot kan "
+             "ook gestopt worden. Een stap zet je alleen op bewijs (zie [Verantwoording](../verantwoording.md)).", ""]
     valid = [e for e in data.pilots if e.manifest]
     for stage, description in STAGES.items():
         pilots = [e for e in valid if e.manifest.stage == stage]
