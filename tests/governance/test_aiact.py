@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from govkit import BASE, BENEFITS
 
 from proeftuin.governance import aiact
 from proeftuin.governance.duties import duties
@@ -13,12 +14,6 @@ from proeftuin.pilot import load_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-BASE = {"algoritme": "ja", "rol": "eigen-gebruik", "ai_systeem": "ja", "uitzondering": "nee", "verboden": ["geen"],
-        "bijlage_i": "nee", "bijlage_iii": ["geen"], "interactie": "nee", "genereert": "nee",
-        "emotie_biometrie": "nee", "open_source": "nee", "impactvol": "nee"}
-#: A municipality deciding with a model who is entitled to a supplementary benefit (bijlage III, punt 5, a).
-BENEFITS = {**BASE, "bijlage_iii": ["openbare-diensten"], "profilering": "ja"}
-del BENEFITS["impactvol"]
 
 
 def test_benefits_eligibility_is_high_risk_with_the_deployers_duties():

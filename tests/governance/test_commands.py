@@ -8,17 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from govkit import BASE, BENEFITS
+from govkit import edit as _edit
+from govkit import manifest as _manifest
 
 from proeftuin.cli import cli
 from proeftuin.governance import aiact
 from proeftuin.governance.lifecycle import FRIA_FIELDS
 
-BASE = {"algoritme": "ja", "rol": "eigen-gebruik", "ai_systeem": "ja", "uitzondering": "nee", "verboden": ["geen"],
-        "bijlage_i": "nee", "bijlage_iii": ["geen"], "interactie": "nee", "genereert": "nee",
-        "emotie_biometrie": "nee", "open_source": "nee", "impactvol": "nee"}
-#: A municipality deciding with a model who is entitled to a supplementary benefit (bijlage III, punt 5, a).
-BENEFITS = {**BASE, "bijlage_iii": ["openbare-diensten"], "profilering": "ja"}
-del BENEFITS["impactvol"]
 CHAT = {**BASE, "interactie": "ja", "genereert": "ja", "open_source": "ja"}
 FRIA = {
     "processes": "Beoordelen of een aanvrager recht heeft op de aanvullende toelage van het OCMW.",
@@ -34,17 +31,6 @@ def _write(path: Path, value) -> Path:
     path.write_text(value if isinstance(value, str) else yaml.safe_dump(value, allow_unicode=True),
                     encoding="utf-8")
     return path
-
-
-def _manifest(folder: Path) -> dict:
-    return yaml.safe_load((folder / "pilot.yaml").read_text(encoding="utf-8"))
-
-
-def _edit(folder: Path, **changes) -> None:
-    manifest = _manifest(folder)
-    manifest.update(changes)
-    (folder / "pilot.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False),
-                                       encoding="utf-8")
 
 
 def _gates(report: dict) -> dict[str, bool]:

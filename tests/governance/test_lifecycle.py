@@ -8,19 +8,13 @@ from pathlib import Path
 import mlflow
 import pytest
 import yaml
+from govkit import edit as _edit
 
 from proeftuin import tracking
 from proeftuin.settings import get_settings
 from proeftuin.tags import TAG_STAGE
 
 ANSWERS = {"algoritme": "ja", "rol": "eigen-gebruik", "ai_systeem": "nee", "impactvol": "nee"}
-
-
-def _edit(folder: Path, **changes) -> None:
-    path = folder / "pilot.yaml"
-    manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
-    manifest.update(changes)
-    path.write_text(yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def _experiment_tags(slug: str) -> dict[str, str]:

@@ -8,6 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from govkit import BENEFITS
+from govkit import edit as _edit
+from govkit import manifest as _manifest
 
 from proeftuin import wording
 from proeftuin.governance import aiact
@@ -20,22 +23,6 @@ CONSIDERATIONS = ("Sneller een onderbouwde schatting dan met de hand; het altern
 NAMES = {"kortrijk": "Stad Kortrijk", "menen": "Stad Menen", "w13": "W13", "waregem": "Stad Waregem",
          "harelbeke": "Stad Harelbeke", "leiedal": "Leiedal", "anzegem": "Gemeente Anzegem",
          "spiere-helkijn": "Gemeente Spiere-Helkijn"}
-BASE = {"algoritme": "ja", "rol": "eigen-gebruik", "ai_systeem": "ja", "uitzondering": "nee", "verboden": ["geen"],
-        "bijlage_i": "nee", "bijlage_iii": ["geen"], "interactie": "nee", "genereert": "nee",
-        "emotie_biometrie": "nee", "open_source": "nee", "impactvol": "nee"}
-BENEFITS = {**BASE, "bijlage_iii": ["openbare-diensten"], "profilering": "ja"}
-del BENEFITS["impactvol"]
-
-
-def _manifest(folder: Path) -> dict:
-    return yaml.safe_load((folder / "pilot.yaml").read_text(encoding="utf-8"))
-
-
-def _edit(folder: Path, **changes) -> None:
-    manifest = _manifest(folder)
-    manifest.update(changes)
-    (folder / "pilot.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False),
-                                       encoding="utf-8")
 
 
 def _config(pilots: Path, monkeypatch, contacts: bool = True, name: str = "proeftuin.yaml") -> Path:
