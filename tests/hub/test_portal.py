@@ -113,6 +113,9 @@ def test_the_portal_shows_my_pilots_with_the_champion_from_mlflow(hub, people):
     card = card.group(0)
     assert re.search(r"macro-F1 0,\d\d", card), card
     assert "experiment" in card and "nog geen run" not in card
+    # Its place under the AI Act, and how many of its duties are still open (the router: the DPIA, AI literacy).
+    assert re.search(r'class="col-sm-8 risk-group">geen hoog-risico AI\s*<span class="proeftuin-muted">— <a href="'
+                     rf'/services/docs/pilots/{PILOT}.html#verantwoording">2 plichten nog open</a>', card), card
     assert f'href="/services/docs/pilots/{PILOT}.html"' in card and f'href="/services/gallery/demo/{PILOT}/"' in card
     assert re.search(r'href="/services/mlflow/#/experiments/\d+"', card)
     assert "Start mijn notebook" in page.text and 'href="/services/gallery/"' in page.text

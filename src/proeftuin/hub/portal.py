@@ -34,6 +34,7 @@ from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from proeftuin import wording
+from proeftuin.governance.duties import open_duties
 from proeftuin.hub.auth import DutchRefusals, ProeftuinNativeAuthenticator
 from proeftuin.ideas import FIELD_LABELS, IdeaError, IdeaStore, ideas_path
 from proeftuin.pilot import Pilot, discover_pilots
@@ -252,7 +253,10 @@ class PortalBase(DutchRefusals):
             card = {"slug": m.slug, "title": m.title, "question": m.question, "stage": m.stage,
                     "stage_text": STAGES.get(m.stage, ""), "owner": names.get(m.owner, m.owner),
                     "participants": [names.get(o, o) for o in m.participants], "available": available,
+                    "risk_group": m.ai_act.profile.risk_group if m.ai_act.profile else "nog niet bepaald",
+                    "open_duties": len(open_duties(m, pilot.path)),
                     "docs_url": self.service_url("docs", page),
+                    "accountability_url": self.service_url("docs", page) + "#verantwoording",
                     "demo_url": self.service_url("gallery", f"demo/{quote(m.slug)}/")}
             if available:
                 card["last_run"] = _when(found.last_run_ms)
