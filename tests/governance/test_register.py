@@ -16,7 +16,9 @@ from proeftuin import wording
 from proeftuin.governance import aiact
 
 ROOT = Path(__file__).resolve().parents[2]
-STANDARD = Path("/work/shared/standards/algoritmeregister-1.0.0.schema.json")
+#: The standard as the programme shares it (`../shared` next to the project, or the machine's /work/shared).
+STANDARD = next(folder for folder in (ROOT.parent / "shared", Path("/work/shared")) if folder.is_dir()) / \
+    "standards" / "algoritmeregister-1.0.0.schema.json"
 PACKAGED = ROOT / "src" / "proeftuin" / "governance" / "algoritmeregister-1.0.0.schema.json"
 CONSIDERATIONS = ("Sneller een onderbouwde schatting dan met de hand; het alternatief was een rekenblad per "
                   "dienst, dat niemand bijhield.")

@@ -12,7 +12,9 @@ from test_site import broken_internal_links, parse, visible_text
 
 from proeftuin import wording
 
-STANDARD = ROOT.parent / "shared" / "standards" / "algoritmeregister-1.0.0.schema.json"
+#: The standard as the programme shares it (`../shared` next to the project, or the machine's /work/shared).
+STANDARD = next(folder for folder in (ROOT.parent / "shared", Path("/work/shared")) if folder.is_dir()) / \
+    "standards" / "algoritmeregister-1.0.0.schema.json"
 HOSTILE = "<script>alert(1)</script> [klik](javascript:alert(1)) {: onclick=alert(1) }"
 #: A municipality deciding with a model who is entitled to a supplementary benefit (bijlage III, punt 5, a).
 BENEFITS = {"algoritme": "ja", "rol": "eigen-gebruik", "ai_systeem": "ja", "uitzondering": "nee",
