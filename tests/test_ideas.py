@@ -17,7 +17,7 @@ QUESTION = ("Kunnen we meldingen over sluikstort automatisch naar de juiste ploe
 
 
 def _store(state: Path) -> IdeaStore:
-    return IdeaStore(ideas_path(state), ORGS)
+    return IdeaStore(get_settings(), ORGS)  # get_settings: PROEFTUIN_HOME is the test's state folder
 
 
 def _propose(store: IdeaStore, **changes):

@@ -1,42 +1,44 @@
-"""Kiosk feedback ("Was dit nuttig?"): pilot, time and verdict in SQLite in the state folder.
+"""Kiosk feedback ("Was dit nuttig?"): pilot, time and verdict, in the store `proeftuin.storage` gives for
+"feedback" (SQLite in the state folder, or the platform's PostgreSQL database).
 
 Input text is only kept when the configuration says so, and then only after scrubbing.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import sqlalchemy as sa
 
+from proeftuin import storage
 from proeftuin.data import write_table_atomic
+from proeftuin.settings import Settings
 
 VERDICTS = ("nuttig", "niet nuttig")
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    pilot TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    verdict TEXT NOT NULL CHECK (verdict IN ('nuttig', 'niet nuttig')),
-    input_text TEXT
+metadata = sa.MetaData()
+FEEDBACK = sa.Table(
+    "feedback", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("pilot", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("verdict", sa.Text, sa.CheckConstraint("verdict IN ('nuttig', 'niet nuttig')"), nullable=False),
+    sa.Column("input_text", sa.Text),
+    sqlite_autoincrement=True,
 )
-"""
 
 
 class FeedbackStore:
-    def __init__(self, path: Path, store_text: bool = False) -> None:
-        self.path = path
+    def __init__(self, settings: Settings, store_text: bool = False) -> None:
+        self.engine = storage.engine(settings, "feedback")
         self.store_text = store_text
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute(SCHEMA)
+        metadata.create_all(self.engine, checkfirst=True)
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+    @classmethod
+    def existing(cls, settings: Settings) -> FeedbackStore | None:
+        """The store when a kiosk collected feedback before, else None (an export never creates it)."""
+        return cls(settings) if storage.has_tables(settings, "feedback", "feedback") else None
 
     def add(self, pilot: str, verdict: str, text: str | None = None) -> None:
         if verdict not in VERDICTS:
@@ -46,13 +48,15 @@ class FeedbackStore:
             from proeftuin.privacy import scrub_text
 
             kept = scrub_text(text)[:5000]
-        with self._connect() as db:
-            db.execute("INSERT INTO feedback (pilot, created_at, verdict, input_text) VALUES (?, ?, ?, ?)",
-                       (pilot, datetime.now(UTC).isoformat(timespec="seconds"), verdict, kept))
+        with self.engine.begin() as db:
+            db.execute(FEEDBACK.insert().values(pilot=pilot, created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                                                verdict=verdict, input_text=kept))
 
     def frame(self) -> pd.DataFrame:
-        with self._connect() as db:
-            return pd.read_sql_query("SELECT pilot, created_at, verdict, input_text FROM feedback ORDER BY id", db)
+        columns = [FEEDBACK.c.pilot, FEEDBACK.c.created_at, FEEDBACK.c.verdict, FEEDBACK.c.input_text]
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(*columns).order_by(FEEDBACK.c.id)).all()
+        return pd.DataFrame([tuple(r) for r in rows], columns=[c.name for c in columns])
 
     def export(self, output: Path) -> int:
         frame = self.frame()
@@ -61,4 +65,5 @@ class FeedbackStore:
 
 
 def feedback_path(state_dir: Path) -> Path:
+    """The embedded default's file (`storage.sqlite_path(settings, "feedback")`)."""
     return state_dir / "gallery" / "feedback.sqlite3"

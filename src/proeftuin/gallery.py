@@ -28,7 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse  # noqa: E402
 
 from proeftuin import tracking, wording  # noqa: E402
 from proeftuin.errors import ManifestError, ProeftuinError  # noqa: E402
-from proeftuin.feedback import FeedbackStore, feedback_path  # noqa: E402
+from proeftuin.feedback import FeedbackStore  # noqa: E402
 from proeftuin.pilot import BrokenPilot, Pilot, discover_pilots  # noqa: E402
 from proeftuin.settings import Settings  # noqa: E402
 
@@ -206,7 +206,7 @@ async def _reply(send, status: int, message: str) -> None:
 def build_app(settings: Settings, kiosk: bool = False, entries: list[GalleryEntry] | None = None) -> FastAPI:
     entries = load_entries(settings) if entries is None else entries
     app = FastAPI(title="Proeftuin-galerij", docs_url=None, redoc_url=None, openapi_url=None)
-    store = FeedbackStore(feedback_path(settings.state_dir), settings.gallery.store_feedback_text) if kiosk else None
+    store = FeedbackStore(settings, settings.gallery.store_feedback_text) if kiosk else None
     app.state.entries = entries
 
     @app.get("/", response_class=HTMLResponse)

@@ -1,7 +1,8 @@
 """Ideas: questions from the organisation that may become an AI pilot ("vragen uit de organisatie
 vertalen naar een AI-pilot").
 
-An idea is proposed on the portal (or with the API below), stored in SQLite in the state folder with
+An idea is proposed on the portal (or with the API below), stored (SQLite in the state folder, or the platform's
+PostgreSQL database: `proeftuin.storage`) with
 its author, organisation and time, listed on the portal and on the site's "Ideeën" page, supported by
 other organisations ("wij ook", once per organisation) and finally turned into a pilot with
 `proeftuin new --from-idea`. Free text is scrubbed of personal data *before* it is stored.
@@ -9,15 +10,15 @@ other organisations ("wij ook", once per organisation) and finally turned into a
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
+from proeftuin import storage
 from proeftuin.errors import ProeftuinError
+from proeftuin.settings import Settings
 
 #: Longest text kept per field; longer input is refused, not cut (a cut question reads as another one).
 MAX_LENGTHS = {"question": 2000, "asked_by": 200, "service": 200, "data_available": 2000, "impact": 2000}
@@ -31,29 +32,30 @@ FIELD_LABELS = {
 }
 REQUIRED = ("question", "asked_by", "service")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS ideas (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at TEXT NOT NULL,
-    author TEXT NOT NULL,
-    organisation TEXT NOT NULL,
-    question TEXT NOT NULL,
-    asked_by TEXT NOT NULL,
-    service TEXT NOT NULL,
-    data_available TEXT NOT NULL DEFAULT '',
-    personal_data INTEGER NOT NULL CHECK (personal_data IN (0, 1)),
-    impact TEXT NOT NULL DEFAULT '',
-    stage TEXT NOT NULL DEFAULT 'idee',
-    pilot TEXT
-);
-CREATE TABLE IF NOT EXISTS idea_support (
-    idea_id INTEGER NOT NULL REFERENCES ideas(id) ON DELETE CASCADE,
-    organisation TEXT NOT NULL,
-    author TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (idea_id, organisation)
-);
-"""
+metadata = sa.MetaData()
+IDEAS = sa.Table(
+    "ideas", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("author", sa.Text, nullable=False),
+    sa.Column("organisation", sa.Text, nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("asked_by", sa.Text, nullable=False),
+    sa.Column("service", sa.Text, nullable=False),
+    sa.Column("data_available", sa.Text, nullable=False, server_default=""),
+    sa.Column("personal_data", sa.Integer, sa.CheckConstraint("personal_data IN (0, 1)"), nullable=False),
+    sa.Column("impact", sa.Text, nullable=False, server_default=""),
+    sa.Column("stage", sa.Text, nullable=False, server_default="idee"),
+    sa.Column("pilot", sa.Text),
+    sqlite_autoincrement=True,
+)
+SUPPORT = sa.Table(
+    "idea_support", metadata,
+    sa.Column("idea_id", sa.Integer, sa.ForeignKey("ideas.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("organisation", sa.Text, primary_key=True),
+    sa.Column("author", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False),
+)
 
 
 class IdeaError(ProeftuinError):
@@ -84,30 +86,25 @@ class Idea(BaseModel):
 
 
 def ideas_path(state_dir: Path) -> Path:
+    """The embedded default's file (`storage.sqlite_path(settings, "ideas")`)."""
     return state_dir / "ideas" / "ideas.sqlite3"
 
 
 class IdeaStore:
-    """Ideas in `<state>/ideas/ideas.sqlite3`. Organisation slugs are checked by the caller against
-    `proeftuin.yaml` (`known_organisations`), so this store never invents one."""
+    """The ideas, in the store `proeftuin.storage` gives for "ideas". Organisation slugs are checked by the
+    caller against `proeftuin.yaml` (`known_organisations`), so this store never invents one."""
 
-    def __init__(self, path: Path, known_organisations: set[str] | None = None) -> None:
-        self.path = path
+    def __init__(self, settings: Settings, known_organisations: set[str] | None = None) -> None:
+        self.engine = storage.engine(settings, "ideas")
         self.known = known_organisations
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with self._db() as db:
-            db.executescript(SCHEMA)
+        metadata.create_all(self.engine, checkfirst=True)
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        try:
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA journal_mode=WAL")
-            with db:  # one transaction: committed whole or not at all
-                yield db
-        finally:
-            db.close()
+    @classmethod
+    def existing(cls, settings: Settings, known_organisations: set[str] | None = None) -> IdeaStore | None:
+        """The store when someone proposed something before, else None (a reader never creates it)."""
+        if not storage.has_tables(settings, "ideas", "ideas", "idea_support"):
+            return None
+        return cls(settings, known_organisations)
 
     def _check_organisation(self, organisation: str) -> None:
         if self.known is not None and organisation not in self.known:
@@ -133,32 +130,29 @@ class IdeaStore:
 
         scrubbed = {name: scrub_text(value) for name, value in fields.items()}
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with self._db() as db:
-            cursor = db.execute(
-                "INSERT INTO ideas (created_at, author, organisation, question, asked_by, service, data_available,"
-                " personal_data, impact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (now, author, organisation, scrubbed["question"], scrubbed["asked_by"], scrubbed["service"],
-                 scrubbed["data_available"], int(bool(personal_data)), scrubbed["impact"]))
-            idea_id = cursor.lastrowid
+        with self.engine.begin() as db:  # one transaction: committed whole or not at all
+            idea_id = db.execute(IDEAS.insert().values(
+                created_at=now, author=author, organisation=organisation, personal_data=int(bool(personal_data)),
+                **scrubbed).returning(IDEAS.c.id)).scalar_one()
         return self.get(idea_id)
 
     def get(self, idea_id: int) -> Idea:
-        ideas = self._select("WHERE i.id = ?", (idea_id,))
+        ideas = self._select(IDEAS.c.id == idea_id)
         if not ideas:
             raise IdeaError(f"Er is geen idee met nummer {idea_id}. Zie `proeftuin idea list`.")
         return ideas[0]
 
     def list(self) -> list[Idea]:
         """All ideas, newest first."""
-        return self._select("", ())
+        return self._select(None)
 
-    def _select(self, where: str, args: tuple) -> list[Idea]:
-        with self._db() as db:
-            db.row_factory = sqlite3.Row
-            rows = db.execute(f"SELECT * FROM ideas i {where} ORDER BY i.id DESC", args).fetchall()  # noqa: S608
+    def _select(self, where) -> list[Idea]:
+        query = IDEAS.select().order_by(IDEAS.c.id.desc())
+        with self.engine.connect() as db:
+            rows = db.execute(query if where is None else query.where(where)).mappings().all()
             support: dict[int, list[str]] = {}
-            for idea_id, organisation in db.execute(
-                    "SELECT idea_id, organisation FROM idea_support ORDER BY created_at, organisation"):
+            for idea_id, organisation in db.execute(sa.select(SUPPORT.c.idea_id, SUPPORT.c.organisation)
+                                                    .order_by(SUPPORT.c.created_at, SUPPORT.c.organisation)):
                 support.setdefault(idea_id, []).append(organisation)
         return [Idea(**{**dict(row), "personal_data": bool(row["personal_data"]),
                         "supporters": support.get(row["id"], [])}) for row in rows]
@@ -171,14 +165,13 @@ class IdeaStore:
         if idea.organisation == organisation:
             raise IdeaError("Dit idee komt van je eigen organisatie; 'wij ook' is voor andere organisaties.")
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with self._db() as db:
-            cursor = db.execute("INSERT OR IGNORE INTO idea_support (idea_id, organisation, author, created_at) "
-                                "VALUES (?, ?, ?, ?)", (idea_id, organisation, author, now))
-            return cursor.rowcount == 1
+        with self.engine.begin() as db:
+            return storage.insert_ignoring_duplicates(db, SUPPORT, idea_id=idea_id, organisation=organisation,
+                                                      author=author, created_at=now)
 
     def link_pilot(self, idea_id: int, slug: str) -> Idea:
         """Mark the idea as turned into pilot `slug` (its stage follows the pilot from then on)."""
         self.get(idea_id)
-        with self._db() as db:
-            db.execute("UPDATE ideas SET pilot = ?, stage = 'experiment' WHERE id = ?", (slug, idea_id))
+        with self.engine.begin() as db:
+            db.execute(IDEAS.update().where(IDEAS.c.id == idea_id).values(pilot=slug, stage="experiment"))
         return self.get(idea_id)

@@ -51,6 +51,73 @@ class MlflowSettings(Strict):
     )
 
 
+class Databases(Strict):
+    """The databases on the PostgreSQL server: MLflow and JupyterHub each keep their own schema history
+    (both have a table `alembic_version`), so they cannot share one; feedback and ideas share the third."""
+
+    mlflow: str = Field("proeftuin_mlflow", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    hub: str = Field("proeftuin_hub", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    platform: str = Field("proeftuin", pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+                          description="Kiosk feedback and ideas.")
+
+
+class StorageSettings(Strict):
+    """Where rows and files live. Empty: SQLite files and folders in the state folder (the embedded default).
+    Passwords and keys never go in proeftuin.yaml: they come from the environment or from secret files."""
+
+    postgresql: str | None = Field(
+        None, description="PostgreSQL server for MLflow, the hub, feedback and ideas: postgresql://USER@HOST:PORT "
+                          "(no password here: password_file or the variable password_env).")
+    databases: Databases = Databases()
+    password_file: Path | None = Field(None, description="File holding the database password (mode 0600).")
+    password_env: str = Field("PROEFTUIN_DB_PASSWORD", description="Variable holding the database password.")
+    s3: str | None = Field(None, description="MLflow artifacts on S3-compatible storage: s3://BUCKET/PREFIX.")
+    s3_endpoint_url: str | None = Field(None, description="MinIO, Ceph, ...: https://HOST:PORT; empty: AWS.")
+    s3_credentials_file: Path | None = Field(
+        None, description="An AWS credentials file (access key and secret); empty: AWS_ACCESS_KEY_ID and "
+                          "AWS_SECRET_ACCESS_KEY from the environment.")
+
+    @field_validator("postgresql")
+    @classmethod
+    def _postgresql(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgresql+psycopg", "postgres"):
+            raise PydanticCustomError("postgresql", "'{value}' is geen PostgreSQL-adres; schrijf "
+                                      "postgresql://GEBRUIKER@SERVER:5432", {"value": value})
+        if parts.password is not None:
+            raise PydanticCustomError("wachtwoord", "zet geen wachtwoord in proeftuin.yaml; laat het weg uit het adres "
+                                      "en zet het in storage.password_file of in de variabele PROEFTUIN_DB_PASSWORD")
+        if not parts.hostname or not parts.username:
+            raise PydanticCustomError("postgresql", "'{value}' mist de gebruiker of de server; schrijf "
+                                      "postgresql://GEBRUIKER@SERVER:5432", {"value": value})
+        if parts.path.strip("/"):
+            raise PydanticCustomError("postgresql", "geef alleen de server ('{value}' noemt een databank): de namen "
+                                      "van de databanken staan onder storage.databases", {"value": value})
+        return value
+
+    @field_validator("s3")
+    @classmethod
+    def _s3(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith("s3://") or not value[5:].split("/")[0]:
+            raise PydanticCustomError("s3", "'{value}' is geen S3-adres; schrijf s3://BUCKET/MAP", {"value": value})
+        return value.rstrip("/")
+
+    @field_validator("password_file", "s3_credentials_file", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        root = (info.context or {}).get("root")
+        if value is None:
+            return None
+        path = value.expanduser()
+        return (Path(root) / path).resolve() if not path.is_absolute() and root is not None else path
+
+
 class GallerySettings(Strict):
     max_input_chars: int = Field(5000, ge=100, description="Longer demo inputs are cut, with a message.")
     max_request_bytes: int = Field(256 * 1024, ge=1024, description="Larger API requests are refused (413).")
@@ -163,6 +230,7 @@ class Settings(Strict):
     host: str = "127.0.0.1"
     ports: Ports = Ports()
     mlflow: MlflowSettings = MlflowSettings()
+    storage: StorageSettings = StorageSettings()
     urls: PublicUrls = PublicUrls()
     gallery: GallerySettings = GallerySettings()
     hub: HubSettings = HubSettings()
@@ -186,11 +254,26 @@ class Settings(Strict):
 
     @property
     def backend_store_uri(self) -> str:
-        return self.mlflow.backend_store_uri or f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+        """mlflow.backend_store_uri, else the MLflow database on storage.postgresql, else SQLite."""
+        if self.mlflow.backend_store_uri:
+            return self.mlflow.backend_store_uri
+        if self.storage.postgresql:
+            return self.postgresql_url(self.storage.databases.mlflow)
+        return f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+
+    @property
+    def remote_artifact_root(self) -> str | None:
+        """Artifacts outside the state folder (mlflow.artifact_root, else storage.s3); None: the embedded default."""
+        return self.mlflow.artifact_root or self.storage.s3
 
     @property
     def artifact_root(self) -> str:
-        return self.mlflow.artifact_root or (self.mlflow_dir / "artifacts").as_uri()
+        return self.remote_artifact_root or (self.mlflow_dir / "artifacts").as_uri()
+
+    def postgresql_url(self, database: str) -> str:
+        """SQLAlchemy URL of one database on storage.postgresql (psycopg 3), without a password."""
+        server = self.storage.postgresql or ""
+        return "postgresql+psycopg://" + server.split("://", 1)[1].rstrip("/") + "/" + database
 
     def public_url(self, service: Literal["mlflow", "gallery", "docs"]) -> str:
         configured = getattr(self.urls, service)

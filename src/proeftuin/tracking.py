@@ -25,6 +25,7 @@ from mlflow.entities import Metric, Param, ViewType
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from proeftuin import storage
 from proeftuin.errors import TrackingUnavailable
 from proeftuin.pilot import Pilot
 from proeftuin.settings import Settings
@@ -78,6 +79,9 @@ def connect(settings: Settings) -> MlflowClient:
     uri = tracking_uri(settings)
     check_reachable(uri)
     if not _is_remote(uri):
+        storage.apply_environment(settings)  # the database password and S3 keys for MLflow (storage: section)
+        if uri == settings.backend_store_uri and (uri.startswith("postgresql") or settings.remote_artifact_root):
+            storage.check(settings, ("mlflow",))  # a Dutch message, not MLflow's, for a wrong password or bucket
         settings.ensure_state_dir()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)

@@ -310,9 +310,10 @@ def test_pilot_pages_show_the_family(run_cli, pilots_copy: Path, tmp_path: Path)
 
 def test_ideas_page_lists_ideas_and_keeps_hostile_text_inert(run_cli, fresh_store: Path, pilots_copy: Path,
                                                               tmp_path: Path):
-    from proeftuin.ideas import IdeaStore, ideas_path
+    from proeftuin.ideas import IdeaStore
+    from proeftuin.settings import get_settings
 
-    store = IdeaStore(ideas_path(fresh_store), {"kortrijk", "menen", "waregem"})
+    store = IdeaStore(get_settings(), {"kortrijk", "menen", "waregem"})
     hostile = store.add(author="mallory", organisation="menen",
                         question=f"{EVIL_TITLE} {EVIL_LINK} **vet** {{#kaping}} <img src=x onerror=alert(2)>",
                         asked_by="[klik](javascript:alert(3))", service="<b>Burgerzaken</b>",

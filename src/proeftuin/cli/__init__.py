@@ -150,15 +150,19 @@ def list_pilots(as_json: bool) -> None:
 @click.option("--host", default=None, help="Adres om op te luisteren (standaard uit proeftuin.yaml: 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Poort (standaard uit proeftuin.yaml: 5000).")
 def mlflow(host: str | None, port: int | None) -> None:
-    """Start de MLflow-trackingserver op de ingebouwde opslag (SQLite en bestanden in de statusmap)."""
+    """Start de MLflow-trackingserver op de opslag uit proeftuin.yaml (standaard SQLite en bestanden in de
+    statusmap; of PostgreSQL en S3, zie storage: in proeftuin.yaml)."""
     import subprocess
 
+    from proeftuin import storage
     from proeftuin.process import QUIET_MLFLOW, child_preexec, ensure_port_free, stop_on_sigterm, stop_process
     from proeftuin.services import mlflow_server_command, wait_until_healthy
 
     settings = _settings()
     host, port = host or settings.host, port or settings.ports.mlflow
     ensure_port_free(host, port, "MLflow")
+    storage.check(settings, ("mlflow",))  # reachable, credentials right, no schema from a newer MLflow
+    storage.apply_environment(settings)
     settings.ensure_state_dir()
     url = f"http://{host}:{port}"
     # no usage data, no background job runner (as for the hub's MLflow); an administrator may still set them
@@ -411,22 +415,24 @@ def feedback() -> None:
               help="CSV-bestand om de feedback in te schrijven.")
 def feedback_export(output_path: Path) -> None:
     """Schrijf alle feedback (pilot, tijd, oordeel) naar een CSV-bestand."""
-    from proeftuin.feedback import FeedbackStore, feedback_path
+    from proeftuin.feedback import FeedbackStore
 
-    settings = _settings()
-    path = feedback_path(settings.state_dir)
-    if not path.exists():
+    store = FeedbackStore.existing(_settings())
+    if store is None:
         raise ProeftuinError("Er is nog geen feedback verzameld.",
                              "Start de galerij met `proeftuin gallery --kiosk` om feedback te verzamelen.")
-    count = FeedbackStore(path).export(output_path)
+    count = store.export(output_path)
     click.echo(f"{count} reacties geschreven naar {output_path}.")
 
 
 def _register_optional_commands() -> None:
+    from proeftuin.cli.backup import backup, restore
+    from proeftuin.cli.deploy import deploy
     from proeftuin.cli.docs import docs
     from proeftuin.cli.governance import ai_act, fria, promote, register_group, status
     from proeftuin.cli.hub import up
     from proeftuin.cli.ideas import idea
+    from proeftuin.cli.migrate import migrate
     from proeftuin.cli.privacy import scrub
     from proeftuin.cli.templates import kennisbank, new, update
 
@@ -437,6 +443,10 @@ def _register_optional_commands() -> None:
     cli.add_command(docs)
     cli.add_command(up)
     cli.add_command(idea)
+    cli.add_command(backup)
+    cli.add_command(restore)
+    cli.add_command(migrate)
+    cli.add_command(deploy)
     for command in (promote, ai_act, fria, register_group, status):
         cli.add_command(command)
 

@@ -11,12 +11,10 @@ from proeftuin.settings import Settings
 
 def open_ideas(settings: Settings, create: bool = False):
     """The platform's idea store, or None when nobody proposed anything yet (and `create` is off)."""
-    from proeftuin.ideas import IdeaStore, ideas_path
+    from proeftuin.ideas import IdeaStore
 
-    path = ideas_path(settings.state_dir)
-    if not create and not path.is_file():
-        return None
-    return IdeaStore(path, {o.slug for o in settings.organisations})
+    known = {o.slug for o in settings.organisations}
+    return IdeaStore(settings, known) if create else IdeaStore.existing(settings, known)
 
 
 def idea_date(created_at: str) -> str:

@@ -21,6 +21,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from proeftuin import storage
 from proeftuin.errors import ConfigError
 from proeftuin.hub.forkserver import socket_path_fits
 
@@ -62,8 +63,13 @@ def update_base(c, hub: HubContext) -> None:
         c.JupyterHub.ssl_cert = str(tls.certificate)
         c.JupyterHub.ssl_key = str(tls.key)
     c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{hub.settings.hub.ports.api}"
-    c.JupyterHub.db_url = f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}"
-    c.JupyterHub.db_kwargs = {"connect_args": {"check_same_thread": False, "factory": HubDatabaseConnection}}
+    c.JupyterHub.db_url = storage.database_url(hub.settings, "hub")  # SQLite in hub_dir, or PostgreSQL
+    if storage.uses_postgresql(hub.settings):
+        secret = storage.password(hub.settings)
+        c.JupyterHub.db_kwargs = {"pool_pre_ping": True,
+                                  "connect_args": {"connect_timeout": 10, **({"password": secret} if secret else {})}}
+    else:
+        c.JupyterHub.db_kwargs = {"connect_args": {"check_same_thread": False, "factory": HubDatabaseConnection}}
     c.JupyterHub.cookie_secret_file = str(hub_dir / "jupyterhub_cookie_secret")
     c.JupyterHub.pid_file = str(hub_dir / "jupyterhub.pid")
     c.JupyterHub.cleanup_servers = True  # Ctrl-C stops notebook servers; homes and state stay
@@ -181,26 +187,30 @@ def update_services(c, hub: HubContext) -> None:
     cwd = str(hub.settings.project_root)
     python = str(hub.server_bin / "python")  # a Python the service accounts may run
 
-    def service(name: str, command: list[str], **extra) -> dict:
+    def service(name: str, command: list[str], secrets: dict[str, str] | None = None, **extra) -> dict:
         account = hub.service_account(name)
         home = hub.services_dir / (account or "platform")
         # DO_NOT_TRACK: no usage data from any service that honours it (MLflow does; see hub_services)
         spec = {"name": name, "command": command, "cwd": cwd, "display": False,
-                "environment": {**hub.environment(), ENV_SERVICE_HOME: str(home), "DO_NOT_TRACK": "true"}, **extra}
+                "environment": {**hub.environment(), ENV_SERVICE_HOME: str(home), "DO_NOT_TRACK": "true",
+                                **(secrets or {})}, **extra}
         if account:
             spec["user"] = account
         return spec
 
-    def layer(name: str, port: int, title: str) -> dict:
-        return service(name, [python, "-m", "proeftuin.hub.proxy", name], url=f"http://127.0.0.1:{port}",
+    def layer(name: str, port: int, title: str, secrets: dict[str, str] | None = None) -> dict:
+        return service(name, [python, "-m", "proeftuin.hub.proxy", name], secrets, url=f"http://127.0.0.1:{port}",
                        display=True, oauth_no_confirm=True, info={"titel": title})
 
+    # Storage credentials (storage: in proeftuin.yaml) only where they are used: MLflow's backend writes the
+    # database and the artifacts; the gallery (feedback) and the docs (ideas) only the platform's database.
+    database_only = storage.environment(hub.settings, s3=False)
     services = [
         layer("mlflow", ports.mlflow, "MLflow: experimenten en modellen"),
-        service("mlflow-server", [python, "-m", "proeftuin.hub.services", "mlflow"]),
+        service("mlflow-server", [python, "-m", "proeftuin.hub.services", "mlflow"], storage.environment(hub.settings)),
         layer("gallery", ports.gallery, "Demogalerij"),
-        service("gallery-app", [python, "-m", "proeftuin.hub.services", "gallery"]),
-        layer("docs", ports.docs, "Kennissite"),
+        service("gallery-app", [python, "-m", "proeftuin.hub.services", "gallery"], database_only),
+        layer("docs", ports.docs, "Kennissite", database_only),
     ]
     if hub.settings.hub.idle_timeout:
         services.append(service("idle-culler", [python, "-m", "jupyterhub_idle_culler",

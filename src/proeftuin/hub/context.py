@@ -291,7 +291,7 @@ def ensure_service_state(hub: HubContext) -> None:
               ideas_dir: (service.pw_uid, service.pw_gid)}
     # Created here and given to SERVICE_ACCOUNT: SQLite, running as root in the hub, then gives the -wal and
     # -shm files it creates the database file's owner, so the docs builder can keep reading them.
-    IdeaStore(ideas_path(hub.settings.state_dir))
+    IdeaStore(hub.settings)
     for top, (uid, gid) in owners.items():
         chown_tree(top, uid, gid)
 

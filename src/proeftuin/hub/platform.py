@@ -82,6 +82,17 @@ def ensure_ports_free(hub: HubContext) -> None:
         ensure_port_free("127.0.0.1", port, what, PORT_HINT)
 
 
+def check_storage(hub: HubContext, say: Say) -> None:
+    """Every database and bucket of `storage:` usable before anything starts (`proeftuin.storage.check`), and
+    their credentials in this process's environment for what `up` runs itself (training, checks)."""
+    from proeftuin import storage
+
+    for line in storage.check(hub.settings):
+        if storage.uses_postgresql(hub.settings) or hub.settings.remote_artifact_root:
+            say(f"Opslag: {line}")
+    storage.apply_environment(hub.settings)
+
+
 def check_state(hub: HubContext) -> None:
     """A damaged database stops `up` with a message that names the file and what to do."""
     for path, what in ((hub.hub_dir / "jupyterhub.sqlite", "de hubdatabank (gebruikers, groepen)"),
@@ -314,6 +325,7 @@ def run_platform(hub: HubContext, say: Say, train: bool = True) -> int:
     ensure_proxy_installed(hub, say)
     stop_leftovers(hub, say)
     ensure_ports_free(hub)
+    check_storage(hub, say)
     ensure_hub_state(hub)
     check_state(hub)
     password, created = ensure_admin_password(hub.admin_password_file)

@@ -36,7 +36,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from proeftuin import wording
 from proeftuin.governance.duties import open_duties
 from proeftuin.hub.auth import DutchRefusals, ProeftuinNativeAuthenticator
-from proeftuin.ideas import FIELD_LABELS, IdeaError, IdeaStore, ideas_path
+from proeftuin.ideas import FIELD_LABELS, IdeaError, IdeaStore
 from proeftuin.pilot import Pilot, discover_pilots
 from proeftuin.settings import get_settings
 from proeftuin.site import STAGES, PilotEntry
@@ -229,7 +229,7 @@ class PortalBase(DutchRefusals):
         return next((g.name for g in self.current_user.groups if g.name in known), None)
 
     def ideas(self) -> IdeaStore:
-        return IdeaStore(ideas_path(self.settings_.state_dir), set(self.organisations()))
+        return IdeaStore(self.settings_, set(self.organisations()))
 
     def service_url(self, name: str, path: str = "") -> str:
         return url_path_join(self.base_url, "services", name) + "/" + path

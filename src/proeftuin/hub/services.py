@@ -41,7 +41,7 @@ def mlflow_backend_command(hub: HubContext, socket: Path | None, port: int | Non
     return mlflow_command(
         settings.backend_store_uri, "127.0.0.1", port or settings.ports.mlflow, workers, *listen,
         "--serve-artifacts",
-        "--artifacts-destination", settings.mlflow.artifact_root or hub.mlflow_artifacts_dir.as_uri(),
+        "--artifacts-destination", settings.remote_artifact_root or hub.mlflow_artifacts_dir.as_uri(),
         "--default-artifact-root", "mlflow-artifacts:/",
         "--static-prefix", f"{SERVICE_PREFIX}/mlflow",
         python=str(hub.server_bin / "python"))

@@ -180,15 +180,15 @@ def _attach_results(data: SiteData) -> None:
 
 def _attach_ideas(data: SiteData) -> None:
     """The proposed questions (`proeftuin.ideas`); none yet is no error, an unreadable store is said on the page."""
-    from proeftuin.ideas import IdeaStore, ideas_path
+    from proeftuin.ideas import IdeaStore
 
-    path = ideas_path(data.settings.state_dir)
-    if not path.is_file():  # never create the store just to show that it is empty
-        return
     try:
-        data.ideas = IdeaStore(path).list()
-    except Exception as exc:  # noqa: BLE001 (sqlite3, permissions: the rest of the site is still worth building)
-        log.warning("Ideeën niet leesbaar in %s: %s", path, exc)
+        store = IdeaStore.existing(data.settings)  # never create the store just to show that it is empty
+        if store is None:
+            return
+        data.ideas = store.list()
+    except Exception as exc:  # noqa: BLE001 (database, permissions: the rest of the site is still worth building)
+        log.warning("Ideeën niet leesbaar: %s", exc)
         data.ideas_note = f"De ideeën konden niet gelezen worden ({type(exc).__name__})."
 
 

@@ -139,16 +139,16 @@ def pilots_fingerprint(pilots_dir: Path) -> dict[str, Any]:
             for folder in sorted(pilots_dir.iterdir()) if folder.is_dir() and not folder.name.startswith((".", "_"))}
 
 
-def ideas_fingerprint(state_dir: Path) -> str | None:
+def ideas_fingerprint(settings: Settings) -> str | None:
     """A hash of every idea as the site shows it (None: no ideas yet, or not readable)."""
-    from proeftuin.ideas import IdeaStore, ideas_path
+    from proeftuin.ideas import IdeaStore
 
-    path = ideas_path(state_dir)
-    if not path.is_file():
-        return None
     try:
-        ideas = IdeaStore(path).list()
-    except Exception as exc:  # noqa: BLE001 (sqlite3 or permission errors: the page says so, nothing to watch)
+        store = IdeaStore.existing(settings)
+        if store is None:
+            return None
+        ideas = store.list()
+    except Exception as exc:  # noqa: BLE001 (database or permission errors: the page says so, nothing to watch)
         log.warning("ideas not readable for the site: %s", exc)
         return "unreadable"
     blob = json.dumps([i.model_dump() for i in ideas], sort_keys=True, default=str).encode()
@@ -170,7 +170,7 @@ def fingerprint(settings: Settings, uri: str, token: str | None) -> Fingerprint:
     except MlflowUnavailable as exc:
         log.info("MLflow not reachable for the site's fingerprint: %s", exc)
         remote = None
-    return Fingerprint(remote, pilots, ideas_fingerprint(settings.state_dir))
+    return Fingerprint(remote, pilots, ideas_fingerprint(settings))
 
 
 def _manifest_slugs(settings: Settings) -> set[str]:
