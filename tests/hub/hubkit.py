@@ -62,10 +62,13 @@ def wait_until(check, timeout: float, what: str, interval: float = 0.5):
 class Platform:
     """`proeftuin up` in a throw-away project folder (linked sources, own proeftuin.yaml and state)."""
 
-    def __init__(self, project: Path, pilots: tuple[str, ...] | None = None, hub_settings: dict | None = None) -> None:
+    def __init__(self, project: Path, pilots: tuple[str, ...] | None = None, hub_settings: dict | None = None,
+                 settings: dict | None = None, env: dict[str, str] | None = None) -> None:
         """pilots: link only these pilots into the project's pilots folder (default: the whole folder).
-        hub_settings: more `hub:` settings for its proeftuin.yaml (e.g. {"limits": {"memory": "1G"}})."""
+        hub_settings: more `hub:` settings for its proeftuin.yaml (e.g. {"limits": {"memory": "1G"}}).
+        settings: other top-level sections of its proeftuin.yaml (e.g. storage); env: more variables for `up`."""
         self.project = project
+        self.extra_env = dict(env or {})
         self.state = project / "state"
         hub_port, *others = _free_ports(11)
         self.port = hub_port
@@ -75,6 +78,7 @@ class Platform:
         config["hub"] = {"idle_timeout": 3600, "ports": dict(zip(("api", "proxy_api", "mlflow", "gallery", "docs"),
                                                                  others[3:8], strict=True))}
         config["hub"].update(hub_settings or {})
+        config.update(settings or {})
         (project / "proeftuin.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         for name in LINKED:
             if name == "pilots" and pilots is not None:
@@ -90,7 +94,8 @@ class Platform:
     @property
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PROEFTUIN_", "JUPYTERHUB_"))}
-        return {**env, "PROEFTUIN_CONFIG": str(self.project / "proeftuin.yaml"), "PYTHONUNBUFFERED": "1"}
+        return {**env, "PROEFTUIN_CONFIG": str(self.project / "proeftuin.yaml"), "PYTHONUNBUFFERED": "1",
+                **self.extra_env}
 
     def start(self, train: bool = False, background: bool = False) -> str:
         """background: start `up` as a non-interactive shell starts a background job (`proeftuin up &` in a

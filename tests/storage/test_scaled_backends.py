@@ -279,3 +279,18 @@ def test_a_password_in_proeftuin_yaml_is_refused(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "zet geen wachtwoord in proeftuin.yaml" in done.stderr
     assert "geheim" not in done.stderr.replace("zet geen wachtwoord", "")
+
+
+def test_up_checks_the_database_before_it_starts_anything(pg, tmp_path):
+    for name in ("node_modules", "package.json", "src", "hub_config"):  # what `up` needs from the project folder
+        (tmp_path / name).symlink_to(ROOT / name)
+    env = _config(tmp_path, postgresql=pg.server)
+    env["PROEFTUIN_DB_PASSWORD"] = "niet-het-wachtwoord"
+    before = _databases(pg)
+    done = subprocess.run([sys.executable, "-m", "proeftuin.cli", "up", "--no-train", "--port", str(free_port())],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "weigert de gebruiker proeftuin" in done.stderr and "Er is niets gestart of gewijzigd" in done.stderr
+    assert _databases(pg) == before
+    assert not (tmp_path / "state" / "hub" / "jupyterhub_cookie_secret").exists()
+    assert not (tmp_path / "state" / "hub" / "admin-password").exists()

@@ -236,11 +236,22 @@ def main(argv: list[str] | None = None) -> None:
     asyncio.run(serve(name, hub))
 
 
+def listen_address(name: str, hub: HubContext) -> tuple[str, int]:
+    """Where the layer listens: the service URL the hub gave it (`JUPYTERHUB_SERVICE_URL`; on one machine
+    http://127.0.0.1:<hub.ports.NAME>, in a Kubernetes pod the pod's address), else loopback and the setting."""
+    from urllib.parse import urlsplit
+
+    given = urlsplit(os.environ.get("JUPYTERHUB_SERVICE_URL", ""))
+    if given.hostname and given.port:
+        return given.hostname, given.port
+    return "127.0.0.1", getattr(hub.settings.hub.ports, name)
+
+
 async def serve(name: str, hub: HubContext) -> None:
     app = make_app(name, hub)
-    port = getattr(hub.settings.hub.ports, name)
-    app.listen(port, "127.0.0.1", max_body_size=MAX_BODY, max_buffer_size=MAX_BODY, xheaders=True)
-    log.info("%s sign-on layer on http://127.0.0.1:%d%s/%s/", name, port, SERVICE_PREFIX, name)
+    host, port = listen_address(name, hub)
+    app.listen(port, host, max_body_size=MAX_BODY, max_buffer_size=MAX_BODY, xheaders=True)
+    log.info("%s sign-on layer on http://%s:%d%s/%s/", name, host, port, SERVICE_PREFIX, name)
     await asyncio.Event().wait()
 
 

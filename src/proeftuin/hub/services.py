@@ -78,7 +78,8 @@ def _wait_for_mlflow(hub: HubContext, timeout: float = 180) -> None:
     """Both start together; the gallery loads the champions once, so it waits for MLflow first (through the
     hub, with its own token: the only way it reaches MLflow)."""
     token = {"Authorization": f"Bearer {os.environ.get('MLFLOW_TRACKING_TOKEN', '')}"}
-    if not wait_until(lambda: answers(f"{hub.mlflow_service_uri}/health", 3, token), timeout, interval=1):
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or hub.mlflow_service_uri  # in a Kubernetes pod: its Service
+    if not wait_until(lambda: answers(f"{uri}/health", 3, token), timeout, interval=1):
         log.warning("MLflow is not up after %.0f s; the gallery starts without models", timeout)
 
 
