@@ -12,7 +12,6 @@ import os
 import pwd
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +20,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from proeftuin.process import stop_process
 
 IS_ROOT = os.geteuid() == 0
 
@@ -140,12 +141,7 @@ def postgres_server():
                 time.sleep(0.3)
         yield server
     finally:
-        process.send_signal(signal.SIGINT)  # "fast" shutdown: SIGTERM would wait for every client to leave
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=30)  # SIGINT first: PostgreSQL's "fast" shutdown (SIGTERM waits for clients)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -194,10 +190,5 @@ def s3_server():
         _wait_port(port, process, "moto (S3)", log)
         yield S3(f"http://127.0.0.1:{port}", folder)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=20)
         shutil.rmtree(folder, ignore_errors=True)

@@ -85,12 +85,12 @@ class StorageSettings(Strict):
         from urllib.parse import urlsplit
 
         parts = urlsplit(value)
+        if parts.password is not None:  # first: the messages below repeat the address
+            raise PydanticCustomError("wachtwoord", "zet geen wachtwoord in proeftuin.yaml; laat het weg uit het adres "
+                                      "en zet het in storage.password_file of in de variabele PROEFTUIN_DB_PASSWORD")
         if parts.scheme not in ("postgresql", "postgresql+psycopg", "postgres"):
             raise PydanticCustomError("postgresql", "'{value}' is geen PostgreSQL-adres; schrijf "
                                       "postgresql://GEBRUIKER@SERVER:5432", {"value": value})
-        if parts.password is not None:
-            raise PydanticCustomError("wachtwoord", "zet geen wachtwoord in proeftuin.yaml; laat het weg uit het adres "
-                                      "en zet het in storage.password_file of in de variabele PROEFTUIN_DB_PASSWORD")
         if not parts.hostname or not parts.username:
             raise PydanticCustomError("postgresql", "'{value}' mist de gebruiker of de server; schrijf "
                                       "postgresql://GEBRUIKER@SERVER:5432", {"value": value})

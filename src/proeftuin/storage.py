@@ -268,8 +268,8 @@ def _check_mlflow_schema(settings: Settings) -> str:
         return f"MLflow op {url}"
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return "MLflow: nieuwe SQLite-databank"
-    if url.startswith("postgresql"):
-        _check_postgresql(settings, urlsplit(url).path.strip("/"))
+    if uses_postgresql(settings) and url == settings.postgresql_url(settings.storage.databases.mlflow):
+        _check_postgresql(settings, settings.storage.databases.mlflow)  # (an explicit mlflow URI: its own business)
     import sqlalchemy as sa
 
     try:

@@ -26,6 +26,7 @@ artifact store and moves the staged files into place.
 
 from __future__ import annotations
 
+import errno
 import glob
 import hashlib
 import io
@@ -528,10 +529,43 @@ def describe(result: dict[str, Any]) -> list[str]:
 
 # --- reading and checking an archive ----------------------------------------------------------------
 
+#: Room left free on the staging disk while an archive is unpacked, and the largest manifest read into memory.
+RESERVE_BYTES = 64 << 20
+MAX_MANIFEST_BYTES = 256 << 20
+
+
 def _safe_member(name: str) -> bool:
+    """Only the shapes `backup` writes, spelled the one way it spells them (no `.`, `..`, `//`, absolute or
+    trailing `/`): databases/<file>, artifacts/<path>, secrets/hub/<name> (a name `secret_files` would keep) and
+    files/kennisbank/<path>. Anything else could land elsewhere in the state folder (the hub database, a home)."""
     path = PurePosixPath(name)
-    return (not path.is_absolute() and ".." not in path.parts and bool(path.parts)
-            and (name == MANIFEST or path.parts[0] in ("databases", "artifacts", "secrets", "files")))
+    if (not name or path.is_absolute() or path.as_posix() != name or ".." in path.parts or "\0" in name
+            or name.endswith("/")):
+        return False
+    parts = path.parts
+    if name == MANIFEST:
+        return True
+    if parts[0] == "databases":
+        return len(parts) == 2 and name.endswith((".sqlite", ".pgdump"))
+    if parts[0] == "artifacts":
+        return len(parts) >= 2
+    if parts[:2] == ("secrets", "hub"):
+        return (len(parts) == 3 and parts[2] not in HUB_SKIPPED_NAMES and not parts[2].endswith(HUB_SKIPPED_SUFFIXES)
+                and not parts[2].startswith("."))
+    return parts[:2] == ("files", "kennisbank") and len(parts) >= 3
+
+
+def _room(archive: Path, staging: Path, size: int) -> None:
+    """Refuse a member that would not fit on the staging disk (a decompression bomb, or simply too little room),
+    before a byte of it is written."""
+    found = os.statvfs(staging)
+    free = found.f_bavail * found.f_frsize
+    if size > free - RESERVE_BYTES or (found.f_files and found.f_favail < 1000):
+        raise BackupError(f"Er is te weinig ruimte om het archief {archive} uit te pakken: een onderdeel is "
+                          f"{wording.number(size / 1e9, 1)} GB, er is {wording.number(free / 1e9, 1)} GB vrij naast "
+                          f"de statusmap ({staging.parent}). Er is niets gewijzigd.",
+                          "Maak ruimte vrij (de herstelde gegevens hebben even veel nodig als het uitgepakte archief), "
+                          "of controleer het archief: een onderdeel van die grootte kan ook een aanval zijn.")
 
 
 def _damaged(archive: Path, why: str) -> BackupError:
@@ -554,9 +588,13 @@ def read_archive(archive: Path, staging: Path) -> dict[str, Any]:
                 source = tar.extractfile(info)
                 assert source is not None
                 if info.name == MANIFEST:
+                    if info.size > MAX_MANIFEST_BYTES:
+                        raise _damaged(archive, f"{MANIFEST} is {wording.number(info.size / 1e6, 0)} MB, te groot "
+                                       "voor een inhoudslijst")
                     manifest_bytes = source.read()
                     seen[MANIFEST] = {"size": len(manifest_bytes), "sha256": ""}
                     continue
+                _room(archive, staging, info.size)
                 target = staging / info.name
                 target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 digest, size = hashlib.sha256(), 0
@@ -567,6 +605,9 @@ def read_archive(archive: Path, staging: Path) -> dict[str, Any]:
                         out.write(block)
                 seen[info.name] = {"size": size, "sha256": digest.hexdigest()}
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise BackupError(f"De schijf naast de statusmap ({staging.parent}) liep vol tijdens het uitpakken van "
+                              f"{archive}. Er is niets gewijzigd.", "Maak ruimte vrij en herstel opnieuw.") from exc
         if isinstance(exc, FileNotFoundError) and not archive.exists():
             raise BackupError(f"Het archief {archive} bestaat niet.", "Geef het pad van een back-up van "
                               "`proeftuin backup`.") from exc
@@ -596,11 +637,43 @@ def read_archive(archive: Path, staging: Path) -> dict[str, Any]:
         elif (got["size"], got["sha256"]) != (entry["size"], entry["sha256"]):
             problems.append(f"{name} is gewijzigd (controlesom klopt niet)")
     problems += [f"{name} staat niet in {MANIFEST}" for name in seen if name != MANIFEST and name not in members]
+    problems += _manifest_problems(manifest)
     if problems:
         shown = "; ".join(problems[:5]) + (f"; en nog {len(problems) - 5}" if len(problems) > 5 else "")
         raise BackupError(f"Het archief {archive} klopt niet met zijn inhoudslijst: {shown}. Er is niets gewijzigd.",
                           "Gebruik een andere back-up: deze is beschadigd of aangepast.")
     return manifest
+
+
+def _manifest_problems(manifest: dict[str, Any]) -> list[str]:
+    """What restore reads from the manifest besides the member list must agree with it: each database entry names
+    its own member (`databases/<key>.sqlite|pgdump`, in the archive), and the artifact list is exactly the
+    artifacts/ members with the same sizes and checksums (restore uploads and compares by that list)."""
+    problems = []
+    members = manifest["members"]
+    try:
+        for key, entry in manifest["databases"].items():
+            expected = f"databases/{key}.{'sqlite' if entry['format'] == 'sqlite' else 'pgdump'}"
+            if (entry["format"] not in ("sqlite", "postgresql") or entry["member"] != expected
+                    or expected not in members or not set(entry["parts"]) <= set(storage.PARTS)
+                    or not isinstance(entry["tables"], dict)):
+                problems.append(f"de databank {key} in {MANIFEST} wijst naar {entry.get('member')!r}")
+        files = manifest["artifacts"].get("files", {})
+        stored = {name.removeprefix("artifacts/"): entry for name, entry in members.items()
+                  if name.startswith("artifacts/")}
+        for rel in sorted(set(files) ^ set(stored))[:5]:
+            problems.append(f"artefact {rel!r} staat niet zowel in de artefactenlijst als in het archief")
+        problems += [f"artefact {rel!r} heeft een andere grootte of controlesom in de artefactenlijst"
+                     for rel in sorted(set(files) & set(stored))
+                     if (files[rel]["size"], files[rel]["sha256"]) != (stored[rel]["size"], stored[rel]["sha256"])][:5]
+        if (manifest["artifacts"].get("objects"), manifest["artifacts"].get("bytes")) != (
+                len(files), sum(f["size"] for f in files.values())):
+            problems.append("de telling van de artefacten klopt niet met de artefactenlijst")
+        problems += [f"{name!r} is geen onderdeel dat een back-up maakt" for name in members
+                     if not _safe_member(name) or name == MANIFEST][:5]
+    except (KeyError, TypeError, AttributeError):
+        problems.append(f"{MANIFEST} heeft niet de vorm van een back-up")
+    return problems
 
 
 def check_compatible(manifest: dict[str, Any]) -> None:
@@ -806,6 +879,7 @@ def restore(settings: Settings, archive: Path, force: bool = False, progress: Pr
         progress(f"Archief controleren: {archive}…")
         manifest = read_archive(archive, staging)
         check_compatible(manifest)
+        _check_places(settings, manifest)
         pairs = _match(manifest, targets, archive)
         absent = [db for db in targets if all(db is not target for _, target in pairs)]
         checks.append(f"{len(manifest['members'])} onderdelen, elke controlesom klopt")
@@ -901,6 +975,26 @@ def restore(settings: Settings, archive: Path, force: bool = False, progress: Pr
         progress(f"✓ {line}")
     return {"archive": str(archive), **summary(manifest), "replaced": occupied, "checks": checks,
             "rewritten_locations": rewritten, "created_at": manifest.get("created_at")}
+
+
+def _check_places(settings: Settings, manifest: dict[str, Any]) -> None:
+    """Every secrets/ and files/ member lands in the state folder itself: no folder on its way is a link (which
+    would carry the file elsewhere) and the place is not a folder."""
+    state = settings.state_dir.absolute()
+    for member in manifest["members"]:
+        if not member.startswith(("secrets/", "files/")):
+            continue
+        target = member_target(settings, member).absolute()
+        folder = state
+        for part in target.relative_to(state).parts[:-1]:
+            folder = folder / part
+            if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+                raise BackupError(f"{folder} is een koppeling of geen map: {member} uit het archief zou daar buiten "
+                                  "de statusmap terechtkomen. Er is niets gewijzigd.",
+                                  f"Verwijder {folder} (of vervang het door een gewone map) en herstel opnieuw.")
+        if target.is_dir() and not target.is_symlink():
+            raise BackupError(f"{target} is een map, maar het archief heeft daar een bestand. Er is niets gewijzigd.",
+                              f"Verwijder of hernoem {target} en herstel opnieuw.")
 
 
 def _place_sqlite(staged: Path, target: Path | None) -> None:
