@@ -756,9 +756,21 @@ Bewaar de back-up buiten de cluster en probeer een terugzetting minstens een kee
 3. Start opnieuw: `kubectl apply -n {ns} -f platform.yaml` en het `helm upgrade`-commando.
 
 ## Wanneer is SQLite niet meer genoeg?
-> **Nog in te vullen.** De cijfers komen uit `bench/tracking_backends.py` (SQLite tegenover PostgreSQL bij
-> gelijktijdige runs). Tot die er zijn: gebruik PostgreSQL (`storage.postgresql`) en S3 (`storage.s3`) zodra
-> meer dan een pod MLflow bedient of meerdere organisaties tegelijk trainen.
+Gemeten met `bench/tracking_backends.py` op een machine met 2 cores (MLflow rechtstreeks op de opslag, elke run
+zoals `proeftuin run` hem logt):
+
+| meting | SQLite | PostgreSQL |
+| --- | --- | --- |
+| 10.000 runs loggen, 1 schrijver | 24,4 runs/s | 27,4 runs/s |
+| `proeftuin compare --by organisation` over 10.000 runs | 12,7 s | 13,7 s |
+| 1 / 4 / 16 schrijvers tegelijk (480 runs samen) | 26,4 / 24,2 / 20,6 runs/s | 31,6 / 23,0 / 19,5 runs/s |
+| fouten (ook "database is locked") | 0 | 0 |
+
+Tot 16 gelijktijdige schrijvers bleef SQLite foutloos; de grens is hier de processor (MLflow besteedt zo'n 40 ms
+per run), niet de databank: ongeveer 1.200 tot 1.800 runs per minuut, veel meer dan vijftien gemeenten maken.
+Kies PostgreSQL (`storage.postgresql`) en S3 (`storage.s3`) dus om andere redenen, en op Kubernetes altijd: zodra
+meer dan een pod of machine dezelfde opslag gebruikt (een SQLite-bestand hoort niet op een netwerkschijf), voor
+back-ups terwijl alles draait, en voor meer gelijktijdige schrijvers dan gemeten.
 {warning}"""
 
 RUNBOOK_EN = """\
@@ -813,9 +825,21 @@ outside the cluster and try a restore at least once a quarter.
 3. Start again: `kubectl apply -n {ns} -f platform.yaml` and the `helm upgrade` command.
 
 ## When is SQLite no longer enough?
-> **To be filled in.** The numbers come from `bench/tracking_backends.py` (SQLite against PostgreSQL with
-> concurrent runs). Until then: use PostgreSQL (`storage.postgresql`) and S3 (`storage.s3`) as soon as more than
-> one pod serves MLflow or several organisations train at the same time.
+Measured with `bench/tracking_backends.py` on a 2-core machine (MLflow straight on the store, each run logged as
+`proeftuin run` logs it):
+
+| measure | SQLite | PostgreSQL |
+| --- | --- | --- |
+| log 10,000 runs, 1 writer | 24.4 runs/s | 27.4 runs/s |
+| `proeftuin compare --by organisation` over 10,000 runs | 12.7 s | 13.7 s |
+| 1 / 4 / 16 concurrent writers (480 runs together) | 26.4 / 24.2 / 20.6 runs/s | 31.6 / 23.0 / 19.5 runs/s |
+| errors (including "database is locked") | 0 | 0 |
+
+Up to 16 concurrent writers SQLite made no error; the limit here is the CPU (MLflow spends about 40 ms per run),
+not the database: roughly 1,200 to 1,800 runs a minute, far more than fifteen municipalities produce. Choose
+PostgreSQL (`storage.postgresql`) and S3 (`storage.s3`) for other reasons, and always on Kubernetes: as soon as
+more than one pod or machine uses the store (a SQLite file does not belong on a network share), for backups
+while everything runs, and for more concurrent writers than measured.
 {warning}"""
 
 EMBEDDED_WARNING_NL = """
