@@ -65,13 +65,19 @@ def atomic_folder(folder: str | Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
         yield tmp
-        if folder.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}-old-", dir=folder.parent))
-            os.replace(folder, old / folder.name)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, folder)
+        swap_folder(tmp, folder)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def swap_folder(new: Path, folder: Path) -> None:
+    """Put the folder `new` in `folder`'s place (both on one file system): the old one is moved aside first and
+    removed only after the swap, so at every moment `folder` is either the old or the new one."""
+    if folder.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{folder.name}-old-", dir=folder.parent))
+        os.replace(folder, old / folder.name)
+        os.replace(new, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, folder)

@@ -48,6 +48,7 @@ from typing import Any
 from proeftuin import storage, wording
 from proeftuin.deploy import inventory
 from proeftuin.errors import ProeftuinError
+from proeftuin.files import swap_folder
 from proeftuin.process import UpRecord, leftovers
 from proeftuin.settings import Settings
 
@@ -1027,13 +1028,7 @@ def _restore_artifacts(settings: Settings, store: str, staged: Path, manifest: d
     if not staged.is_dir():
         staged.mkdir(mode=0o700)
     staged.chmod(0o700)
-    if folder.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{folder.name}-oud-", dir=folder.parent))
-        os.replace(folder, old / folder.name)
-        os.replace(staged, folder)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staged, folder)
+    swap_folder(staged, folder)
 
 
 def iter_members(archive: Path) -> Iterator[str]:
