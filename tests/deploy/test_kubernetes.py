@@ -20,7 +20,8 @@ from proeftuin.pilot import discover_pilots
 from proeftuin.settings import load_settings
 
 BIN = Path(sys.executable).parent
-SHARED = next((f for f in (ROOT.parent / "shared", Path("/work/shared")) if f.is_dir()), None)
+#: The standards as the programme shares them (`../shared` next to the project, or the machine's /work/shared).
+SHARED = next(f for f in (ROOT.parent / "shared", Path("/work/shared")) if f.is_dir())
 MARKERS = {"PROEFTUIN_DB_PASSWORD": "db-marker-7f3a91", "PROEFTUIN_OIDC_CLIENT_SECRET": "oidc-marker-c2d4e8",
            "AWS_SECRET_ACCESS_KEY": "s3-marker-a5b6c7", "AWS_ACCESS_KEY_ID": "s3-id-marker-d8e9f0"}
 FILE_MARKER = "file-marker-0b1c2d"
@@ -103,7 +104,6 @@ def _kubernetes_validate(tmp_path: Path, files: dict[str, str]) -> subprocess.Co
 
 # --- the chart's files -----------------------------------------------------------------------------------------
 
-@pytest.mark.skipif(SHARED is None, reason="no ../shared next to the project (a checkout on its own)")
 def test_the_packaged_chart_files_are_the_shared_standards_byte_for_byte():
     for name in ("z2jh-values.schema.yaml", "z2jh-values.defaults.yaml"):
         assert (k8s.HERE / name).read_bytes() == (SHARED / "standards" / name).read_bytes(), name

@@ -894,22 +894,15 @@ def restore(settings: Settings, archive: Path, force: bool = False, progress: Pr
             if db.kind != "sqlite":
                 continue
             engine = sa.create_engine(f"sqlite:///{staged}", poolclass=sa.pool.NullPool)
-            try:
-                with engine.begin() as connection:
-                    ok = connection.exec_driver_sql("PRAGMA quick_check").scalar()
-                    if ok != "ok":
-                        raise BackupError(f"{db.What} in het archief is beschadigd ({ok}). Er is niets "
-                                          "gewijzigd.", "Gebruik een andere back-up.")
-                    differences = inventory.compare_databases(entry["tables"], inventory.database_inventory(connection),
-                                                              db.what)
-                    if differences:
-                        raise BackupError(f"{db.What} in het archief klopt niet met de inhoudslijst: "
-                                          f"{' '.join(differences[:5])} Er is niets gewijzigd.", "Gebruik een andere "
-                                          "back-up.")
-                    if "mlflow" in db.parts:
-                        rewritten += rewrite_locations(connection, old_root, new_root)
-            finally:
+            with engine.connect() as connection:
+                ok = connection.exec_driver_sql("PRAGMA quick_check").scalar()
+            if ok != "ok":
                 engine.dispose()
+                raise BackupError(f"{db.What} in het archief is beschadigd ({ok}). Er is niets "
+                                  "gewijzigd.", "Gebruik een andere back-up.")
+            rewritten += _rows_as_listed(engine, entry, db, old_root, new_root, lambda found, db=db: BackupError(
+                f"{db.What} in het archief klopt niet met de inhoudslijst: {found} Er is niets gewijzigd.",
+                "Gebruik een andere back-up."))
             checks.append(f"{db.what}: elke tabel dezelfde rijen als bij de back-up")
         # from here on the backends change: PostgreSQL (one transaction per database), S3, then the state folder
         for db in absent:
@@ -922,19 +915,9 @@ def restore(settings: Settings, archive: Path, force: bool = False, progress: Pr
             if _pg_tables(db):
                 _clear_postgresql(db)
             _pg_restore(db, staging / entry["member"])
-            engine = _engine(db)
-            try:
-                with engine.begin() as connection:
-                    differences = inventory.compare_databases(entry["tables"], inventory.database_inventory(connection),
-                                                              db.what)
-                    if differences:
-                        raise BackupError(f"{db.What} is hersteld, maar verschilt van de back-up: "
-                                          f"{' '.join(differences[:5])}", "Herstel opnieuw met --force, of meld dit "
-                                          "aan de beheerder van het platform.")
-                    if "mlflow" in db.parts:
-                        rewritten += rewrite_locations(connection, old_root, new_root)
-            finally:
-                engine.dispose()
+            rewritten += _rows_as_listed(_engine(db), entry, db, old_root, new_root, lambda found, db=db: BackupError(
+                f"{db.What} is hersteld, maar verschilt van de back-up: {found}",
+                "Herstel opnieuw met --force, of meld dit aan de beheerder van het platform."))
             checks.append(f"{db.what}: elke tabel dezelfde rijen als bij de back-up")
         progress("Artefacten terugzetten…")
         _restore_artifacts(settings, store, staging / "artifacts", manifest, force)
@@ -1007,6 +990,21 @@ def _place_sqlite(staged: Path, target: Path | None) -> None:
     for suffix in ("-wal", "-shm", "-journal"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     os.replace(staged, target)
+
+
+def _rows_as_listed(engine, entry: dict[str, Any], db, old_root: str, new_root: str,
+                    unlike: Callable[[str], BackupError]) -> int:
+    """Every table of a database as the manifest lists it (else `unlike(<the first differences>)` is raised), then
+    MLflow's artifact locations moved from the backup's root to this installation's; returns how many moved."""
+    try:
+        with engine.begin() as connection:
+            differences = inventory.compare_databases(entry["tables"], inventory.database_inventory(connection),
+                                                      db.what)
+            if differences:
+                raise unlike(" ".join(differences[:5]))
+            return rewrite_locations(connection, old_root, new_root) if "mlflow" in db.parts else 0
+    finally:
+        engine.dispose()
 
 
 def _restore_artifacts(settings: Settings, store: str, staged: Path, manifest: dict[str, Any], force: bool) -> None:
