@@ -66,4 +66,4 @@ class FeedbackStore:
 
 def feedback_path(state_dir: Path) -> Path:
     """The embedded default's file (`storage.sqlite_path(settings, "feedback")`)."""
-    return state_dir / "gallery" / "feedback.sqlite3"
+    return state_dir / storage.SQLITE_FILES["feedback"]

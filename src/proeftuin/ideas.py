@@ -87,7 +87,7 @@ class Idea(BaseModel):
 
 def ideas_path(state_dir: Path) -> Path:
     """The embedded default's file (`storage.sqlite_path(settings, "ideas")`)."""
-    return state_dir / "ideas" / "ideas.sqlite3"
+    return state_dir / storage.SQLITE_FILES["ideas"]
 
 
 class IdeaStore:

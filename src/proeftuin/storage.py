@@ -33,11 +33,13 @@ class StorageUnavailable(ProeftuinError):
     """A database or bucket cannot be used: nothing has been started or changed."""
 
 
+#: The embedded default's file for each part, in the state folder (where they always were).
+SQLITE_FILES: dict[Part, str] = {"mlflow": "mlflow/mlflow.db", "hub": "hub/jupyterhub.sqlite",
+                                 "feedback": "gallery/feedback.sqlite3", "ideas": "ideas/ideas.sqlite3"}
+
+
 def sqlite_path(settings: Settings, part: Part) -> Path:
-    """The embedded default's file for each part (where they always were)."""
-    state = settings.state_dir
-    return {"mlflow": settings.mlflow_dir / "mlflow.db", "hub": state / "hub" / "jupyterhub.sqlite",
-            "feedback": state / "gallery" / "feedback.sqlite3", "ideas": state / "ideas" / "ideas.sqlite3"}[part]
+    return settings.state_dir / SQLITE_FILES[part]
 
 
 def uses_postgresql(settings: Settings) -> bool:
@@ -240,11 +242,13 @@ def _postgresql_problem(text: str, where: str, settings: Settings) -> tuple[str,
             "of maak storage.postgresql leeg voor de ingebouwde SQLite.")
 
 
-def _mlflow_revisions() -> set[str]:
+@lru_cache(maxsize=1)
+def _mlflow_revisions() -> frozenset[str]:
+    """Every schema revision this MLflow knows (read once per process: ~60 migration scripts)."""
     from alembic.script import ScriptDirectory
     from mlflow.store import db_migrations
 
-    return {r.revision for r in ScriptDirectory(str(Path(db_migrations.__file__).parent)).walk_revisions()}
+    return frozenset(r.revision for r in ScriptDirectory(str(Path(db_migrations.__file__).parent)).walk_revisions())
 
 
 def schema_revision(url: str, secret: str | None = None) -> str | None:
