@@ -22,7 +22,8 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from proeftuin.data import drop_empty, read_table
-from proeftuin.engines.textclf import TextRouter, duplicate_weights, emphasise_title, routing_metrics
+from proeftuin.engines.language.backends import fit_router
+from proeftuin.engines.textclf import TextRouter, emphasise_title, routing_metrics
 from proeftuin.errors import DataError
 
 HERE = Path(__file__).parent
@@ -59,17 +60,18 @@ def build_estimator(params: dict, min_class_rows: int) -> Pipeline:
 
 
 def train(data: pd.DataFrame, params: dict) -> TextRouter:
-    texts, labels = data["text"].tolist(), data["label"].tolist()
+    """The router with the backend of the parameter `backend`: classic (this pipeline), embeddings, transformer or
+    ensemble (proeftuin.engines.language.backends); chosen and fitted on the training part only."""
     counts = data["label"].value_counts()
     if counts.min() < 2:
         raise DataError(f"Elke dienst heeft minstens 2 voorbeelden nodig; {counts.idxmin()!r} heeft er {counts.min()}.",
                         "Voeg voorbeelden toe of laat zeldzame diensten weg.")
-    weights = duplicate_weights(texts)
-    estimator = build_estimator(params, int(counts.min()))
-    estimator.fit(texts, labels, clf__sample_weight=weights)
-    prior = pd.Series(weights).groupby(data["label"].to_numpy()).sum().reindex(estimator.classes_).to_numpy()
-    return TextRouter(estimator, threshold=float(params["threshold"]), prior_alpha=float(params["prior_alpha"]),
-                      class_prior=list(prior / prior.sum()), confidence_member="svc")
+
+    def classic(texts: list[str], labels: list[str], weights) -> Pipeline:
+        estimator = build_estimator(params, int(pd.Series(labels).value_counts().min()))
+        return estimator.fit(texts, labels, clf__sample_weight=weights)
+
+    return fit_router(data, params, classic, confidence_member="svc")
 
 
 def train_baseline(data: pd.DataFrame, params: dict) -> TextRouter:

@@ -23,6 +23,7 @@ CONFIG_FILENAME = "proeftuin.yaml"
 ENV_CONFIG = "PROEFTUIN_CONFIG"
 ENV_HOME = "PROEFTUIN_HOME"
 ENV_PILOTS_DIR = "PROEFTUIN_PILOTS_DIR"
+ENV_MODELS_DIR = "PROEFTUIN_MODELS_DIR"
 
 OrganisationKind = Literal["gemeente", "stad", "regionale organisatie"]
 
@@ -227,6 +228,8 @@ class Settings(Strict):
     project_root: Path
     state_dir: Path = Path(".proeftuin")
     pilots_dir: Path = Path("pilots")
+    #: Language models added with `proeftuin models add` (not secret: readable by every notebook).
+    models_dir: Path = Path("models")
     host: str = "127.0.0.1"
     ports: Ports = Ports()
     mlflow: MlflowSettings = MlflowSettings()
@@ -335,6 +338,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
     raw["project_root"] = root
     raw["state_dir"] = _resolve(root, os.environ.get(ENV_HOME) or raw.get("state_dir", ".proeftuin"))
     raw["pilots_dir"] = _resolve(root, os.environ.get(ENV_PILOTS_DIR) or raw.get("pilots_dir", "pilots"))
+    raw["models_dir"] = _resolve(root, os.environ.get(ENV_MODELS_DIR) or raw.get("models_dir", "models"))
     try:
         return Settings.model_validate(raw, context={"root": root})
     except ValidationError as exc:

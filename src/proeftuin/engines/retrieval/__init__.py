@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from proeftuin.engines.retrieval.documents import lessons_documents
 from proeftuin.engines.retrieval.encoder import PACKAGED_MODELS, EmbeddingReranker, Encoder
-from proeftuin.engines.retrieval.engine import EMBEDDING_REQUIREMENTS, ENGINE
+from proeftuin.engines.retrieval.engine import ENGINE
 from proeftuin.engines.retrieval.index import (
     HEAD_CHARS,
     KINDS,
@@ -45,7 +45,6 @@ from proeftuin.engines.retrieval.retriever import AI_NOTICE, Passage, RetrievalC
 
 __all__ = [
     "AI_NOTICE",
-    "EMBEDDING_REQUIREMENTS",
     "ENGINE",
     "FEATURES",
     "HEAD_CHARS",

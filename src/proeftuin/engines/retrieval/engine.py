@@ -9,21 +9,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from proeftuin.engines.language.encoders import encoder_requirements
 from proeftuin.engines.registry import Engine
-from proeftuin.engines.retrieval.encoder import PACKAGED_MODELS
 from proeftuin.engines.retrieval.retriever import Retriever
-
-#: What an embedding model adds (kennisbank with rerank_model); the packaged MiniLM only when it is used.
-EMBEDDING_REQUIREMENTS = ("torch", "transformers")
 
 
 def _requirements(model: Retriever) -> list[str]:
-    """torch and transformers, plus the package that ships the model when it is a packaged one."""
+    """What the re-ranking model needs (torch and transformers, or the USE package), when there is one."""
     name = model.config.rerank_model
-    if not name:
-        return []
-    module = PACKAGED_MODELS.get(name.strip().lower())
-    return [*EMBEDDING_REQUIREMENTS, *([module.replace("_", "-")] if module else [])]
+    return encoder_requirements(name) if name else []
 
 
 def _summarise(predictions: pd.DataFrame, path: Path) -> str:
