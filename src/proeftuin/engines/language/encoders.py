@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -163,8 +164,15 @@ class CachedEncoder:
                     found.update((h, np.frombuffer(v, dtype=np.float32)) for h, v in rows)
                 missing = [k for k in unique if k not in found]
                 self.hits, self.misses = len(unique) - len(missing), len(missing)
+                bar = None
                 if missing:
                     text_of = dict(zip(keys, texts, strict=True))
+                    if progress is None and len(missing) > 64:  # minutes of work for a few thousand texts
+                        from tqdm.auto import tqdm
+
+                        bar = tqdm(total=len(missing), desc="Teksten omzetten", unit="tekst", file=sys.stderr,
+                                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [nog {remaining}]")
+                        progress = bar.update
                     for start in range(0, len(missing), 64):
                         chunk = missing[start:start + 64]
                         vectors = self.encoder.encode([text_of[k] for k in chunk])
@@ -175,6 +183,8 @@ class CachedEncoder:
                         found.update(zip(chunk, vectors, strict=True))
                         if progress:
                             progress(len(chunk))
+                    if bar is not None:
+                        bar.close()
         except sqlite3.Error:  # a damaged or read-only cache only costs time
             missing = [k for k in dict.fromkeys(keys) if k not in found]
             text_of = dict(zip(keys, texts, strict=True))
