@@ -42,15 +42,23 @@ def auto_share_at(predictions, labels, accuracy: float = 0.90) -> float:
     return float((ok.max() + 1) / len(right)) if len(ok) else 0.0
 
 
-def size_on_disk(router) -> int:
+def size_on_disk(router, quantised: bool = False) -> int:
     from proeftuin.engines.textclf import ENGINE
 
+    if quantised:  # transformers cannot save a dynamically quantised model: its weights as torch would store them
+        import io
+
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(router.estimator.model.state_dict(), buffer)
+        return buffer.getbuffer().nbytes
     with tempfile.TemporaryDirectory() as tmp:
         ENGINE.save(router, Path(tmp))
         return sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file())
 
 
-def measure(name: str, router, fit_seconds: float, test, module, results: dict) -> None:
+def measure(name: str, router, fit_seconds: float, test, module, results: dict, quantised: bool = False) -> None:
     metrics = module.evaluate(router, test)
     texts = test["text"].tolist()
     latencies = []
@@ -63,8 +71,8 @@ def measure(name: str, router, fit_seconds: float, test, module, results: dict) 
     batch = time.perf_counter() - start
     results[name] = {**metrics, "auto_at_090": auto_share_at(predictions, test["label"]), "fit_s": fit_seconds,
                      "p50_ms": 1000 * percentile(latencies, 50), "per_s": len(texts) / batch,
-                     "size_mb": size_on_disk(router) / 2**20}
-    print(f"  {name}: done ({fit_seconds:.0f} s training)", flush=True)
+                     "size_mb": size_on_disk(router, quantised) / 2**20}
+    print(f"  {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in results[name].items()), flush=True)
 
 
 def main() -> None:
@@ -94,7 +102,7 @@ def main() -> None:
             quantised = router.estimator
             quantised.model = torch.ao.quantization.quantize_dynamic(quantised.model, {torch.nn.Linear},
                                                                      dtype=torch.qint8)
-            measure("transformer int8", router, 0.0, test, module, results)
+            measure("transformer int8", router, 0.0, test, module, results, quantised=True)
     keys = ["macro_f1", "top3_accuracy", "auto_share", "auto_accuracy", "auto_at_090", "fit_s", "p50_ms", "per_s",
             "size_mb"]
     print(f"\n{'':<24}" + "".join(f"{k:>14}" for k in keys))
